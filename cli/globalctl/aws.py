@@ -1,0 +1,46 @@
+"""boto3 access, imported only by commands that talk to AWS (keeps `globalctl --help` fast)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from globalctl.exceptions import GlobalctlError, StackNotFoundError
+
+
+@lru_cache(maxsize=None)
+def client(service: str, region: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # Standard retry mode: exponential backoff with jitter, bounded attempts and timeouts.
+    config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+    return boto3.session.Session().client(service, region_name=region, config=config)
+
+
+def describe_stack(stack_name: str, region: str) -> dict | None:
+    from botocore.exceptions import ClientError, NoCredentialsError
+
+    try:
+        stacks = client("cloudformation", region).describe_stacks(StackName=stack_name)["Stacks"]
+    except NoCredentialsError:
+        raise GlobalctlError("no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID)") from None
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise GlobalctlError(f"{region}: describe stack {stack_name}: {exc}") from None
+    return stacks[0] if stacks else None
+
+
+def stack_outputs(stack_name: str, region: str) -> dict[str, str]:
+    stack = describe_stack(stack_name, region)
+    if stack is None:
+        raise StackNotFoundError(f"stack {stack_name} is not deployed in {region}")
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def stack_parameters(stack_name: str, region: str) -> dict[str, str]:
+    stack = describe_stack(stack_name, region)
+    if stack is None:
+        return {}
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}

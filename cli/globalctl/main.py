@@ -1,0 +1,39 @@
+"""globalctl's entry point: one Typer app, one module per command (group) under commands/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from globalctl import __version__
+from globalctl.commands.params import params
+from globalctl.commands.validate import validate
+
+app = typer.Typer(
+    name="globalctl",
+    help="Run one AWS SAM backend active-active in several regions: validate, deploy, observe.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"globalctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Path = typer.Option(Path("samconfig.toml"), "--config", "-c", help="The topology (samconfig file)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    ctx.obj = {"config": str(config), "debug": debug}
+
+
+app.command()(validate)
+app.command()(params)
