@@ -1,0 +1,138 @@
+"""The global templates rendered for concrete topologies: the table's replicas and the routing's
+health checks, records and traffic policy document follow the region list, a fourth region
+included, and a drained region leaves the routing but keeps its health check."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from globalctl import parameters
+from globalctl.checks import MAX_REGIONS
+from tests.templates.cfn_eval import Renderer, load_template
+from tests.templates.conftest import fake_outputs
+
+
+@pytest.fixture(scope="module")
+def table_template(request):
+    from tests.templates.conftest import ROOT
+
+    return load_template(ROOT / "global" / "table.yaml")
+
+
+@pytest.fixture(scope="module")
+def routing_template():
+    from tests.templates.conftest import ROOT
+
+    return load_template(ROOT / "global" / "routing.yaml")
+
+
+def test_templates_have_a_slot_for_every_region_the_checks_admit(table_template, routing_template):
+    replicas = [c for c in table_template["Conditions"] if c.startswith("Replica")]
+    slots = [c for c in routing_template["Conditions"] if c.startswith("Slot")]
+    assert len(replicas) == len(slots) == MAX_REGIONS
+
+
+def test_table_has_one_replica_per_region_in_order(table_template, four_regions):
+    params = parameters.table_parameters(four_regions)
+    assert params["ReplicaRegions"] == "eu-west-1,us-east-1,ap-southeast-1,eu-central-1"
+    table = Renderer(table_template, params).resources()["Table"]
+    assert table["Type"] == "AWS::DynamoDB::GlobalTable"
+    props = table["Properties"]
+    assert [r["Region"] for r in props["Replicas"]] == ["eu-west-1", "us-east-1", "ap-southeast-1", "eu-central-1"]
+    for replica in props["Replicas"]:
+        assert replica["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert replica["DeletionProtectionEnabled"] == "true"
+    assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["MultiRegionConsistency"] == "EVENTUAL"
+    assert "GlobalTableWitnesses" not in props
+
+
+def test_strong_table_has_no_ttl_and_keeps_the_mode(table_template):
+    props = Renderer(table_template, {"ReplicaRegions": "us-east-1,us-east-2", "ConsistencyMode": "STRONG",
+                                      "WitnessRegion": "us-west-2"}).resources()["Table"]["Properties"]
+    assert props["MultiRegionConsistency"] == "STRONG"
+    assert "TimeToLiveSpecification" not in props
+    assert props["GlobalTableWitnesses"] == [{"Region": "us-west-2"}]
+    assert [r["Region"] for r in props["Replicas"]] == ["us-east-1", "us-east-2"]
+
+
+def _routing(routing_template, topology, weights=None, mode="traffic-policy", with_domain=False):
+    params = parameters.routing_parameters(topology, fake_outputs(topology, with_domain), weights)
+    params["RoutingMode"] = mode
+    return Renderer(routing_template, params).resources()
+
+
+def test_routing_has_a_health_check_per_region_on_its_own_host(routing_template, four_regions):
+    resources = _routing(routing_template, four_regions)
+    checks = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::Route53::HealthCheck"}
+    assert sorted(checks) == [f"HealthCheck{i}" for i in range(4)]
+    for i, env in enumerate(four_regions.regions):
+        config = checks[f"HealthCheck{i}"]["HealthCheckConfig"]
+        assert config["FullyQualifiedDomainName"] == f"api{i}.execute-api.{env.region}.amazonaws.com"
+        assert config["Type"] == "HTTPS" and config["ResourcePath"] == "/health"
+        assert config["RequestInterval"] in ("10", "30")
+        assert 1 <= int(config["FailureThreshold"]) <= 10
+
+
+def _policy_document(resources) -> dict:
+    return json.loads(resources["TrafficPolicy"]["Properties"]["Document"])
+
+
+def test_traffic_policy_is_a_latency_rule_over_every_region_guarded_by_health(routing_template, four_regions):
+    resources = _routing(routing_template, four_regions)
+    doc = _policy_document(resources)
+    assert doc["AWSPolicyFormatVersion"] == "2015-10-01"
+    rule = doc["Rules"][doc["StartRule"]]
+    assert rule["RuleType"] == "latency"
+    assert [(e["Region"], e["EndpointReference"], e["HealthCheck"]) for e in rule["Regions"]] == [
+        (env.region, env.name, f"<Ref HealthCheck{i}>") for i, env in enumerate(four_regions.regions)
+    ]
+    assert doc["Endpoints"]["euc1"] == {"Type": "value", "Value": "api3.execute-api.eu-central-1.amazonaws.com"}
+    instance = resources["TrafficPolicyInstance"]["Properties"]
+    assert instance["Name"] == "api.global-backend.example."
+    assert not any(v["Type"] == "AWS::Route53::RecordSet" for v in resources.values())
+
+
+def test_a_drained_region_leaves_the_policy_but_keeps_its_health_check(routing_template, four_regions):
+    resources = _routing(routing_template, four_regions, weights={"use1": 0})
+    rule = _policy_document(resources)["Rules"]["nearest-healthy-region"]
+    assert [e["EndpointReference"] for e in rule["Regions"]] == ["euw1", "apse1", "euc1"]
+    assert "use1" not in _policy_document(resources)["Endpoints"]
+    assert "HealthCheck1" in resources
+
+
+def test_the_first_region_drained_still_renders_valid_json(routing_template, shipped):
+    resources = _routing(routing_template, shipped, weights={"euw1": 0, "use1": 0})
+    rule = _policy_document(resources)["Rules"]["nearest-healthy-region"]
+    assert [e["EndpointReference"] for e in rule["Regions"]] == ["apse1"]
+
+
+def test_latency_records_alias_each_region_with_its_health_check(routing_template, four_regions):
+    resources = _routing(routing_template, four_regions, weights={"apse1": 0}, mode="latency-records",
+                         with_domain=True)
+    records = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::Route53::RecordSet"}
+    assert sorted(records) == ["LatencyRecord0", "LatencyRecord1", "LatencyRecord3"]
+    euc1 = records["LatencyRecord3"]
+    assert euc1["Region"] == "eu-central-1" and euc1["SetIdentifier"] == "euc1"
+    assert euc1["HealthCheckId"] == "<Ref HealthCheck3>"
+    assert euc1["AliasTarget"] == {"DNSName": "d-3.execute-api.eu-central-1.amazonaws.com",
+                                   "HostedZoneId": "ZONE3", "EvaluateTargetHealth": True}
+    assert "TrafficPolicy" not in resources
+
+
+def test_routing_refuses_to_drain_every_region(four_regions):
+    with pytest.raises(Exception, match="at least one region must serve"):
+        parameters.routing_parameters(four_regions, fake_outputs(four_regions),
+                                      {env.name: 0 for env in four_regions.regions})
+
+
+def test_routing_needs_every_region_deployed(shipped):
+    outputs = fake_outputs(shipped)
+    del outputs["apse1"]
+    with pytest.raises(Exception, match="apse1.*deploy it first"):
+        parameters.routing_parameters(shipped, outputs)

@@ -1,0 +1,157 @@
+"""The per-region stack after the SAM transform: what CloudFormation would create in a region."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.templates.conftest import ROOT
+from tests.templates.sam_transform import expand
+
+TABLE_ARN = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${TableName}"
+
+
+@pytest.fixture(scope="module")
+def api() -> dict:
+    return expand(ROOT / "regional" / "api.yaml")["Resources"]
+
+
+@pytest.fixture(scope="module")
+def stream() -> dict:
+    return expand(ROOT / "regional" / "stream.yaml")["Resources"]
+
+
+def _statements(role: dict) -> list[dict]:
+    return [s for policy in role["Properties"].get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def test_root_nests_both_regional_templates():
+    resources = expand(ROOT / "template.yaml")["Resources"]
+    assert {k: v["Type"] for k, v in resources.items()} == {
+        "Api": "AWS::CloudFormation::Stack", "ChangeStream": "AWS::CloudFormation::Stack"}
+
+
+def test_functions_run_python313_on_arm64_with_the_regional_powertools_layer(api, stream):
+    functions = [r for r in {**api, **stream}.values() if r["Type"] == "AWS::Lambda::Function"]
+    assert len(functions) == 3
+    for function in functions:
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.13"
+        assert props["Architectures"] == ["arm64"]
+        assert props["Layers"] == [{"Ref": "PowertoolsLayerArn"}]
+    root = expand(ROOT / "template.yaml")
+    # Resolved per region by CloudFormation: no layer ARN pasted per region.
+    assert root["Parameters"]["PowertoolsLayerArn"]["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert root["Parameters"]["PowertoolsLayerArn"]["Default"].startswith("/aws/service/powertools/python/arm64/")
+
+
+def test_api_function_may_only_touch_its_table_and_its_switch(api):
+    statements = _statements(api["ApiFunctionRole"])
+    table = next(s for s in statements if s.get("Sid") == "ItemsOnTheLocalReplica")
+    assert table["Resource"] == {"Fn::Sub": TABLE_ARN}
+    assert sorted(table["Action"]) == sorted(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                                              "dynamodb:DeleteItem", "dynamodb:Scan"])
+    switch = next(s for s in statements if s.get("Sid") == "ReadTheServiceSwitch")
+    assert switch["Action"] == "ssm:GetParameter"
+    for statement in statements:
+        assert "*" not in _as_list(statement["Action"]) and statement["Resource"] != "*"
+
+
+def test_stream_function_reads_only_its_replica_stream(stream):
+    statements = _statements(stream["StreamProcessorFunctionRole"])
+    wildcard = [s for s in statements if s["Resource"] == "*"]
+    assert wildcard == [{"Sid": "ListStreamsHasNoResourceScope", "Effect": "Allow",
+                         "Action": "dynamodb:ListStreams", "Resource": "*"}]
+    read = next(s for s in statements if s.get("Sid") == "ReadTheLocalReplicaStream")
+    assert read["Resource"] == {"Fn::GetAtt": ["ReplicaStream", "StreamArn"]}
+    publish = next(s for s in statements if s.get("Sid") == "PublishChanges")
+    assert publish["Resource"] == {"Ref": "ChangeTopic"}
+    lookup = _statements(stream["ReplicaStreamLookupFunctionRole"])
+    assert lookup == [{"Effect": "Allow", "Action": "dynamodb:DescribeTable", "Resource": {"Fn::Sub": TABLE_ARN}}]
+
+
+def test_the_stream_mapping_reads_the_local_replica_and_only_local_writes(stream):
+    mapping = stream["StreamProcessorFunctionLocalReplicaStream"]["Properties"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["ReplicaStream", "StreamArn"]}
+    assert stream["ReplicaStream"]["Type"] == "Custom::ReplicaStream"
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["MaximumRetryAttempts"] == {"Ref": "StreamMaximumRetryAttempts"}
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["StreamDeadLetterQueue", "Arn"]}
+    pattern = mapping["FilterCriteria"]["Filters"][0]["Pattern"]["Fn::Sub"]
+    assert json.loads(pattern.replace("${AWS::Region}", "eu-west-1")) == {
+        "dynamodb": {"NewImage": {"origin_region": {"S": ["eu-west-1"]}}}}
+
+
+def test_change_topic_is_fifo_and_encrypted(stream):
+    topic = stream["ChangeTopic"]["Properties"]
+    assert topic["FifoTopic"] is True
+    assert topic["KmsMasterKeyId"] == {"Ref": "ChangeTopicKey"}
+    assert stream["StreamDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+
+
+def test_http_api_routes_every_endpoint_and_a_catch_all(api):
+    body = api["HttpApi"]["Properties"]["Body"]["paths"]
+    assert set(body) == {"/health", "/openapi.json", "/items", "/items/{id}", "$default"}
+    assert set(body["/items/{id}"]) == {"get", "put", "delete"}
+    for methods in body.values():
+        for route in methods.values():
+            assert route["x-amazon-apigateway-integration"]["payloadFormatVersion"] == "2.0"
+    stage = api["HttpApiApiGatewayDefaultStage"]["Properties"]
+    assert stage["DefaultRouteSettings"] == {"ThrottlingBurstLimit": {"Ref": "ThrottleBurstLimit"},
+                                             "ThrottlingRateLimit": {"Ref": "ThrottleRateLimit"}}
+    assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["AccessLogs", "Arn"]}
+    assert api["AccessLogs"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_custom_domain_exists_only_when_a_domain_is_given(api):
+    template = expand(ROOT / "regional" / "api.yaml")
+    assert template["Conditions"]["HasDomain"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "DomainName"}, ""]}]}
+    domain = api["CustomDomain"]
+    assert domain["Condition"] == "HasDomain" and api["CustomDomainMapping"]["Condition"] == "HasDomain"
+    config = domain["Properties"]["DomainNameConfigurations"][0]
+    assert config["SecurityPolicy"] == "TLS_1_2" and config["EndpointType"] == "REGIONAL"
+
+
+def test_every_alarm_the_rollout_gates_on_is_an_output(api, stream):
+    expected = {
+        "Api5xxRateAlarm": None, "ApiLatencyP99Alarm": ("AWS/ApiGateway", "Latency"),
+        "ApiFunctionErrorsAlarm": ("AWS/Lambda", "Errors"), "ApiFunctionThrottlesAlarm": ("AWS/Lambda", "Throttles"),
+        "StreamProcessorErrorsAlarm": ("AWS/Lambda", "Errors"),
+        "StreamProcessorThrottlesAlarm": ("AWS/Lambda", "Throttles"),
+        "StreamIteratorAgeAlarm": ("AWS/Lambda", "IteratorAge"),
+        "DeadLetterDepthAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    }
+    alarms = {k: v["Properties"] for k, v in {**api, **stream}.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+    assert set(alarms) == set(expected)
+    for name, metric in expected.items():
+        if metric:
+            assert (alarms[name]["Namespace"], alarms[name]["MetricName"]) == metric
+    rate = {m["Id"]: m for m in alarms["Api5xxRateAlarm"]["Metrics"]}
+    assert rate["errors"]["MetricStat"]["Metric"]["MetricName"] == "5xx"
+    assert rate["requests"]["MetricStat"]["Metric"]["MetricName"] == "Count"
+    assert alarms["ApiLatencyP99Alarm"]["ExtendedStatistic"] == "p99"
+    for path in ("regional/api.yaml", "regional/stream.yaml"):
+        template = expand(ROOT / path)
+        listed = template["Outputs"]["AlarmNames"]["Value"]["Fn::Join"][1]
+        assert {ref["Ref"] for ref in listed} == {n for n in expected if n in template["Resources"]}
+    root = expand(ROOT / "template.yaml")["Outputs"]["AlarmNames"]["Value"]["Fn::Sub"]
+    assert "${Api.Outputs.AlarmNames}" in root and "${ChangeStream.Outputs.AlarmNames}" in root
+
+
+def test_outputs_give_the_routing_target_and_release():
+    outputs = expand(ROOT / "template.yaml")["Outputs"]
+    for key in ("ApiEndpoint", "ApiHost", "HealthUrl", "RoutingTarget", "RoutingTargetHostedZoneId", "Release",
+                "AlarmNames", "ServiceStateParameter", "ChangeTopicArn", "DeadLetterQueueUrl", "ReplicaStreamArn"):
+        assert key in outputs, key
+
+
+def test_release_reaches_the_api_environment(api):
+    env = api["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["RELEASE"] == {"Ref": "Release"}
+    assert env["TABLE_NAME"] == {"Ref": "TableName"}
