@@ -31,7 +31,7 @@ MAX_EXPONENT = 125
 
 _MAX_CURSOR_CHARS = 512
 _CURSOR_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
-_IF_MATCH_PATTERN = re.compile(r'(?:W/)?"?([0-9]{1,18})"?')
+_IF_MATCH_PATTERN = re.compile(r'(?:W/)?(?:"([0-9]{1,18})"|([0-9]{1,18}))')
 
 
 class PutItemBody(BaseModel):
@@ -113,7 +113,7 @@ def parse_if_match(value: str | None) -> int | None:
     match = _IF_MATCH_PATTERN.fullmatch(value.strip())
     if match is None:
         raise bad_request("bad_request", "If-Match must be an item version (an integer, optionally quoted)")
-    return int(match.group(1))
+    return int(match.group(1) or match.group(2))
 
 
 # --- PUT body ---------------------------------------------------------------------------------

@@ -35,8 +35,10 @@ def _int_env(name: str, default: int) -> int:
 
 @functools.lru_cache(maxsize=None)
 def client(service: str, *, max_attempts: int, connect_timeout: float, read_timeout: float) -> Any:
+    # total_max_attempts counts the first try (botocore's "max_attempts" key counts only retries),
+    # so max_attempts=1 really means a single attempt.
     config = Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
     )
