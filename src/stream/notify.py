@@ -96,8 +96,11 @@ def origin_of(record: dict[str, Any]) -> Optional[str]:
     """The origin_region stamped in the record's new image, if it has one."""
     stream_record = record.get("dynamodb")
     if not isinstance(stream_record, dict):
-        return None
-    value = (stream_record.get("NewImage") or {}).get(ORIGIN_REGION)
+        raise MalformedRecord("record has no dynamodb section")
+    new_image = stream_record.get("NewImage") or {}
+    if not isinstance(new_image, dict):
+        raise MalformedRecord("NewImage is not a map")
+    value = new_image.get(ORIGIN_REGION)
     return value.get("S") if isinstance(value, dict) else None
 
 
