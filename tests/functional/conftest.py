@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,11 +11,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT / "src") not in sys.path:
-    sys.path.insert(0, str(ROOT / "src"))
+from common import aws
 
-from common import aws  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 EVENTS = ROOT / "events"
 REGION = "eu-west-1"

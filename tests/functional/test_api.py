@@ -8,7 +8,7 @@ import json
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
-from conftest import http_event
+from tests.functional.conftest import http_event
 
 from common import aws
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import http_event
+from tests.functional.conftest import http_event
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

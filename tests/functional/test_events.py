@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import EVENTS, load_event
+from tests.functional.conftest import EVENTS, load_event
 
 # case -> (expected status, expected error code or None, seed order-1001 at version 1 first?)
 API_CASES = {

@@ -9,7 +9,7 @@ import json
 import threading
 
 import pytest
-from conftest import load_event
+from tests.functional.conftest import load_event
 
 from common import aws
 
