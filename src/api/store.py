@@ -97,26 +97,11 @@ def put_item(item_id: str, data: dict[str, Any], expected_version: int | None) -
         "REMOVE #deleted, #expires"
     )
     values: dict[str, Any] = {":data": data, ":zero": 0, ":one": 1, ":now": now, ":region": region()}
-    request: dict[str, Any] = {}
+    condition = None
     if expected_version is not None:
-        request["ConditionExpression"] = "#version = :expected AND attribute_not_exists(#deleted)"
+        condition = "#version = :expected AND attribute_not_exists(#deleted)"
         values[":expected"] = expected_version
-    expressions = update + request.get("ConditionExpression", "")
-    try:
-        response = aws.dynamodb().update_item(
-            TableName=table_name(),
-            Key=_key(item_id),
-            UpdateExpression=update,
-            ExpressionAttributeNames=_names(expressions),
-            ExpressionAttributeValues=_values(values),
-            ReturnValues="ALL_OLD",
-            **request,
-        )
-    except ClientError as exc:
-        if is_conditional_failure(exc):
-            raise ConditionFailed() from None
-        raise
-    old = from_ddb(response.get("Attributes", {}))
+    old = _conditional_update(item_id, update, condition, values, return_values="ALL_OLD")
     created = not old or is_tombstone(old)
     item = {
         ID: item_id,
@@ -152,22 +137,31 @@ def delete_item(item_id: str, expected_version: int | None) -> None:
     if expected_version is not None:
         condition += " AND #version = :expected"
         values[":expected"] = expected_version
+    tombstone = _conditional_update(item_id, update, condition, values, return_values="ALL_NEW")
+    tombstone_version = tombstone[VERSION]
+    _remove_tombstone(item_id, tombstone_version)
+
+
+def _conditional_update(
+    item_id: str, update: str, condition: str | None, values: dict[str, Any], return_values: str
+) -> dict[str, Any]:
+    """One UpdateItem; a failed condition becomes ConditionFailed, the returned image a plain dict."""
+    request: dict[str, Any] = {"ConditionExpression": condition} if condition else {}
     try:
         response = aws.dynamodb().update_item(
             TableName=table_name(),
             Key=_key(item_id),
             UpdateExpression=update,
-            ConditionExpression=condition,
-            ExpressionAttributeNames=_names(update + condition),
+            ExpressionAttributeNames=_names(update + (condition or "")),
             ExpressionAttributeValues=_values(values),
-            ReturnValues="ALL_NEW",
+            ReturnValues=return_values,
+            **request,
         )
     except ClientError as exc:
         if is_conditional_failure(exc):
             raise ConditionFailed() from None
         raise
-    tombstone_version = from_ddb(response["Attributes"])[VERSION]
-    _remove_tombstone(item_id, tombstone_version)
+    return from_ddb(response.get("Attributes", {}))
 
 
 def _remove_tombstone(item_id: str, version: Decimal) -> None:
