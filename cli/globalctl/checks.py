@@ -11,7 +11,7 @@ from globalctl.topology import Topology
 MAX_REGIONS = 8
 ROUTING_REGION = "us-east-1"
 ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-AWS_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+REGION_CODE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 # MRSC (strong consistency) region sets: every replica and the witness in one of these.
 MRSC_REGION_SETS = {
@@ -43,7 +43,7 @@ def check_topology(topology: Topology) -> list[Finding]:
             add("env-name", f"environment {env.name!r}: names are lower-case letters, digits and '-', 1-32 long")
         if not env.stack_name:
             add("stack-name", f"environment {env.name!r} has no stack_name")
-        if not AWS_REGION.match(env.region):
+        if not REGION_CODE.match(env.region):
             add("region", f"environment {env.name!r}: {env.region or 'no region'!s} is not an AWS region code")
 
     regions = topology.regions

@@ -22,7 +22,7 @@ def nested_templates(template: Path) -> list[Path]:
     """Local child templates of a template (Location / TemplateURL that are paths, not URLs)."""
     from cfnlint.decode import decode
 
-    data, matches = decode(str(template))
+    data, _ = decode(str(template))
     if data is None:
         return []
     children = []

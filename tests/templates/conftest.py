@@ -20,11 +20,6 @@ parameter_overrides = "TableName=global-items Release=unreleased"
 
 
 @pytest.fixture
-def root() -> Path:
-    return ROOT
-
-
-@pytest.fixture
 def shipped() -> topo.Topology:
     return topo.load(ROOT / "samconfig.toml")
 

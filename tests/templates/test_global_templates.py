@@ -11,20 +11,16 @@ import pytest
 from globalctl import parameters
 from globalctl.checks import MAX_REGIONS
 from tests.templates.cfn_eval import Renderer, load_template
-from tests.templates.conftest import fake_outputs
+from tests.templates.conftest import ROOT, fake_outputs
 
 
 @pytest.fixture(scope="module")
-def table_template(request):
-    from tests.templates.conftest import ROOT
-
+def table_template():
     return load_template(ROOT / "global" / "table.yaml")
 
 
 @pytest.fixture(scope="module")
 def routing_template():
-    from tests.templates.conftest import ROOT
-
     return load_template(ROOT / "global" / "routing.yaml")
 
 
