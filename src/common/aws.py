@@ -8,26 +8,22 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
+
+T = TypeVar("T", int, float)
 
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 5.0
 
 
-def _float_env(name: str, default: float) -> float:
+def _positive_env(name: str, default: T, cast: Callable[[str], T]) -> T:
+    """A positive number from the environment; anything unusable falls back to the default."""
     try:
-        value = float(os.environ.get(name, default))
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
-def _int_env(name: str, default: int) -> int:
-    try:
-        value = int(os.environ.get(name, default))
+        value = cast(os.environ.get(name, str(default)))
     except ValueError:
         return default
     return value if value > 0 else default
@@ -49,14 +45,14 @@ def dynamodb() -> Any:
     """Client for the API's data path (standard retries, DDB_MAX_ATTEMPTS attempts)."""
     return client(
         "dynamodb",
-        max_attempts=_int_env("DDB_MAX_ATTEMPTS", 3),
+        max_attempts=_positive_env("DDB_MAX_ATTEMPTS", 3, int),
         connect_timeout=DEFAULT_CONNECT_TIMEOUT,
         read_timeout=DEFAULT_READ_TIMEOUT,
     )
 
 
 def health_timeout() -> float:
-    return _float_env("HEALTH_TIMEOUT_SECONDS", 1.0)
+    return _positive_env("HEALTH_TIMEOUT_SECONDS", 1.0, float)
 
 
 def dynamodb_health() -> Any:
