@@ -33,14 +33,10 @@ def _seconds(name: str, default: float) -> float:
         return default
 
 
-def _dynamodb() -> Any:
-    return aws.client("dynamodb", max_attempts=3, connect_timeout=2.0, read_timeout=5.0)
-
-
 def _latest_stream_arn(table_name: str) -> tuple[Optional[str], str]:
     """(stream ARN or None, why not) from one DescribeTable call."""
     try:
-        table = _dynamodb().describe_table(TableName=table_name)["Table"]
+        table = aws.dynamodb().describe_table(TableName=table_name)["Table"]
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code == "ResourceNotFoundException":
