@@ -132,3 +132,12 @@ def test_routing_needs_every_region_deployed(shipped):
     del outputs["apse1"]
     with pytest.raises(Exception, match="apse1.*deploy it first"):
         parameters.routing_parameters(shipped, outputs)
+
+
+@pytest.mark.parametrize("relative", ["template.yaml", "regional/api.yaml", "regional/stream.yaml",
+                                      "global/table.yaml", "global/routing.yaml"])
+def test_no_output_is_named_like_a_parameter(relative):
+    # SAM CLI's local resolver translates every Outputs key that names a parameter into the
+    # parameter's value: a list parameter then crashes `sam deploy` before it reaches CloudFormation.
+    template = load_template(ROOT / relative)
+    assert not set(template.get("Outputs", {})) & set(template.get("Parameters", {}))

@@ -146,7 +146,7 @@ def test_every_alarm_the_rollout_gates_on_is_an_output(api, stream):
 
 def test_outputs_give_the_routing_target_and_release():
     outputs = expand(ROOT / "template.yaml")["Outputs"]
-    for key in ("ApiEndpoint", "ApiHost", "HealthUrl", "RoutingTarget", "RoutingTargetHostedZoneId", "Release",
+    for key in ("ApiEndpoint", "ApiHost", "HealthUrl", "RoutingTarget", "RoutingTargetHostedZoneId", "DeployedRelease",
                 "AlarmNames", "ServiceStateParameter", "ChangeTopicArn", "DeadLetterQueueUrl", "ReplicaStreamArn"):
         assert key in outputs, key
 
