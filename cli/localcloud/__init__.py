@@ -1,0 +1,1 @@
+"""The local multi-region cloud: moto extended, plus the data planes moto lacks."""
