@@ -25,3 +25,18 @@ class StackNotFoundError(GlobalctlError):
 
 class ToolMissingError(GlobalctlError):
     """An external tool (sam) is not installed where globalctl looks for it."""
+
+
+class UsageError(GlobalctlError):
+    """The command line asks for something that does not exist (a fault kind, a region env)."""
+
+    exit_code = 2
+
+
+class LocalCloudError(GlobalctlError):
+    """The local cloud cannot start, stop or answer (a port in use, already running, not running)."""
+
+
+class LocalCloudNotRunning(LocalCloudError):
+    def __init__(self) -> None:
+        super().__init__("the local cloud is not running; start it with `globalctl local up`")

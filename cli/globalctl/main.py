@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from globalctl import __version__
+from globalctl.commands import local
 from globalctl.commands.params import params
 from globalctl.commands.validate import validate
 
@@ -37,3 +38,4 @@ def main(
 
 app.command()(validate)
 app.command()(params)
+local.register(app)

@@ -1,0 +1,105 @@
+"""What `globalctl local` works through: the state directory beside samconfig, the lifecycle, and
+the supervisor's control calls (plain HTTP on loopback)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from globalctl import topology
+from globalctl.exceptions import LocalCloudError, LocalCloudNotRunning, UsageError
+
+STATE_DIR = Path(".globalctl") / "local"
+CONTROL_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass
+class LocalCloudContext:
+    config_path: Path
+
+    @classmethod
+    def from_typer(cls, ctx: typer.Context) -> LocalCloudContext:
+        obj = ctx.find_root().obj or {}
+        return cls(Path(obj.get("config", "samconfig.toml")))
+
+    @property
+    def state_dir(self) -> Path:
+        return self.config_path.resolve().parent / STATE_DIR
+
+    def _topology(self) -> topology.Topology:
+        return topology.load(self.config_path)
+
+    def up(self, base_port: int | None, timeout: float) -> dict[str, Any]:
+        from localcloud import lifecycle
+
+        top = self._topology()
+        layout = lifecycle.Layout(lifecycle.DEFAULT_BASE_PORT if base_port is None else base_port,
+                                  {env.name: env.region for env in top.regions})
+        try:
+            return lifecycle.up(self.state_dir, self.config_path.resolve(), layout, timeout)
+        except lifecycle.LocalCloudError as error:
+            raise LocalCloudError(str(error)) from None
+
+    def down(self) -> dict[str, Any]:
+        from localcloud import lifecycle
+
+        try:
+            return lifecycle.down(self.state_dir)
+        except lifecycle.LocalCloudError as error:
+            raise LocalCloudError(str(error)) from None
+
+    def state(self) -> dict[str, Any]:
+        from localcloud import lifecycle
+
+        state = lifecycle.running_state(self.state_dir)
+        if not state or not state.get("ready"):
+            raise LocalCloudNotRunning()
+        return state
+
+    def environment(self) -> dict[str, str]:
+        state = self.state()
+        return {
+            "AWS_ENDPOINT_URL": state["endpoint"],
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": state["home_region"],
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "SAM_CLI_TELEMETRY": "0",
+            "SAM_CLI_POLL_DELAY": "0.5",
+        }
+
+    def call(self, name: str, body: dict[str, Any] | None = None) -> Any:
+        state = self.state()
+        data = json.dumps(body or {}).encode()
+        request = urllib.request.Request(f"{state['endpoint']}/_localcloud/{name}", data=data, method="POST",
+                                         headers={"content-type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=CONTROL_TIMEOUT_SECONDS) as response:  # noqa: S310 - loopback
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            try:
+                message = json.loads(error.read()).get("message", str(error))
+            except ValueError:
+                message = str(error)
+            raise (UsageError if error.code < 500 else LocalCloudError)(message) from None
+        except (urllib.error.URLError, OSError) as error:
+            raise LocalCloudError(f"the local cloud does not answer at {state['endpoint']}: {error}") from None
+
+    def status(self) -> dict[str, Any]:
+        return self.call("status")
+
+    def fault(self, env: str, kind: str, latency_ms: int, error_rate: float) -> None:
+        self.call("fault", {"env": env, "kind": kind, "latency_ms": latency_ms, "error_rate": error_rate})
+
+    def heal(self, env: str) -> list[str]:
+        return self.call("heal", {"env": env})["healed"]
+
+    def resolve(self, name: str, from_location: str | None) -> dict[str, Any]:
+        return self.call("resolve", {"name": name, "from": from_location})

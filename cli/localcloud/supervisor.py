@@ -1,0 +1,171 @@
+"""The local cloud's one background process: the AWS endpoint (moto, extended), each region's API
+server, the Lambda workers, the stream pollers, replication, Route 53 health checkers and the
+global entry. `globalctl local up` starts it; it writes its state file once everything listens and
+stops everything it started on SIGTERM.
+
+    python -m localcloud.supervisor --state-dir .globalctl/local --config samconfig.toml --base-port 4610
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .lifecycle import STATE_FILE, Layout
+
+ACCOUNT_ID = "123456789012"  # moto's default account: every local resource lives in it
+log = logging.getLogger("localcloud")
+
+
+def _topology(config: Path) -> tuple[dict[str, str], str]:
+    from globalctl import topology
+
+    top = topology.load(config)
+    regions = {env.name: env.region for env in top.regions}
+    return regions, top.home_region or next(iter(regions.values()))
+
+
+class LocalCloud:
+    def __init__(self, state_dir: Path, regions: dict[str, str], home_region: str, base_port: int):
+        self.state_dir = state_dir
+        self.regions = regions
+        self.home_region = home_region
+        self.ports = Layout(base_port, regions).ports()
+        self._stopped = threading.Event()
+        self._parts: list[Any] = []
+
+    def start(self) -> dict[str, Any]:
+        from .apis import ApiCatalog, FunctionInvoker, start_servers
+        from .control import register_control
+        from .control_plane import ControlPlane
+        from .dns import Dns
+        from .faults import FaultBoard
+        from .functions import Functions
+        from .moto_ext import dynamodb as ddb_ext
+        from .moto_ext.hooks import hooks
+        from .route53.entry import GlobalEntry
+        from .streams import StreamMappings
+
+        self.control = ControlPlane(port=self.ports.get("endpoint", 0))
+        self._parts.append(self.control)
+        hooks.endpoint_url = self.control.url
+        self.functions = Functions(_worker_env(self.control.url, self.home_region), self.state_dir)
+        self._parts.append(self.functions)
+        hooks.invoke = self.functions.invoke
+        hooks.function_changed = self.functions.changed
+        hooks.function_deleted = self.functions.deleted
+
+        self.streams = StreamMappings(ACCOUNT_ID, sorted(set(self.regions.values())), self.functions.invoke)
+        self._parts.append(self.streams)
+        hooks.event_source_mappings_changed = lambda _account, _region: self.streams.sync()
+        hooks.stream_record_added = self.streams.notify
+
+        self.faults = FaultBoard(self.regions, ddb_ext.set_cut)
+        self.catalog = ApiCatalog(ACCOUNT_ID)
+        self.api_servers = start_servers(self.regions, self.ports, self.catalog,
+                                         FunctionInvoker(self.functions.invoke), self.faults)
+        self._parts.extend(self.api_servers.values())
+        region_ports = {self.regions[env]: server.port for env, server in self.api_servers.items()}
+
+        self.dns = Dns(ACCOUNT_ID, region_ports)
+        self._parts.append(self.dns)
+        hooks.health_observations = self.dns.observations
+        hooks.routing_changed = self.dns.changed
+        self.dns.start()
+        self.entry = GlobalEntry("127.0.0.1", self.ports.get("global", 0), resolve=self.dns.answer_for_entry,
+                                 upstream=self.dns.upstream, default_location=self.home_region)
+        self.entry.start()
+        self._parts.append(self.entry)
+
+        register_control(self)
+        self.control.start()
+        return self.describe()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "ready": True,
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "endpoint": self.control.url,
+            "global_url": self.entry.url,
+            "home_region": self.home_region,
+            "account_id": ACCOUNT_ID,
+            "regions": {env: {"region": region, "api_url": self.api_servers[env].url}
+                        for env, region in self.regions.items()},
+            "ports": {"endpoint": self.control.port, "global": self.entry.port,
+                      **{env: server.port for env, server in self.api_servers.items()}},
+        }
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        from .moto_ext import dynamodb as ddb_ext
+
+        for part in reversed(self._parts):
+            closer = getattr(part, "stop", None) or getattr(part, "close", None)
+            try:
+                closer()
+            except Exception:  # noqa: BLE001 - stop the rest regardless
+                log.exception("stopping %s failed", type(part).__name__)
+        for group in list(ddb_ext.GROUPS.values()):
+            group.close()
+
+
+def _worker_env(endpoint: str, home_region: str) -> dict[str, str]:
+    """What every Lambda worker starts from: the local endpoint and dummy credentials only."""
+    keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR") if k in os.environ}
+    return {**keep, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+            "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            "POWERTOOLS_TRACE_DISABLED": "true", "PYTHONUNBUFFERED": "1",
+            "LOCALCLOUD_HOME_REGION": home_region}
+
+
+def _write_state(state_dir: Path, state: dict[str, Any]) -> None:
+    target = state_dir / STATE_FILE
+    partial = target.with_suffix(".tmp")
+    partial.write_text(json.dumps(state, indent=2))
+    partial.replace(target)  # readers never see half a file
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="localcloud.supervisor")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--base-port", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    regions, home = _topology(args.config)
+    cloud = LocalCloud(args.state_dir, regions, home, args.base_port)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    try:
+        state = cloud.start()
+    except OSError as error:
+        cloud.stop()
+        print(f"cannot start the local cloud: {error}", file=sys.stderr, flush=True)
+        return 1
+    _write_state(args.state_dir, state)
+    log.info("local cloud ready: %s", json.dumps(state))
+    done.wait()
+    log.info("stopping")
+    cloud.stop()
+    (args.state_dir / STATE_FILE).unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
