@@ -35,14 +35,14 @@ class LocalCloudContext:
     def _topology(self) -> topology.Topology:
         return topology.load(self.config_path)
 
-    def up(self, base_port: int | None, timeout: float) -> dict[str, Any]:
+    def up(self, base_port: int | None, timeout: float, health_interval_scale: float = 1.0) -> dict[str, Any]:
         from localcloud import lifecycle
 
         top = self._topology()
         layout = lifecycle.Layout(lifecycle.DEFAULT_BASE_PORT if base_port is None else base_port,
                                   {env.name: env.region for env in top.regions})
         try:
-            return lifecycle.up(self.state_dir, self.config_path.resolve(), layout, timeout)
+            return lifecycle.up(self.state_dir, self.config_path.resolve(), layout, timeout, health_interval_scale)
         except lifecycle.LocalCloudError as error:
             raise LocalCloudError(str(error)) from None
 

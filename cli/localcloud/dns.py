@@ -31,10 +31,10 @@ def _norm(name: str) -> str:
 
 
 class Dns:
-    def __init__(self, account_id: str, region_ports: dict[str, int]):
+    def __init__(self, account_id: str, region_ports: dict[str, int], interval_scale: float = 1.0):
         self.account_id = account_id
         self.region_ports = region_ports  # AWS region -> loopback port of its API server
-        self.checkers = HealthCheckers(self.health_target)
+        self.checkers = HealthCheckers(self.health_target, interval_scale=interval_scale)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._sync_loop, name="route53-sync", daemon=True)

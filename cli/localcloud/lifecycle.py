@@ -90,7 +90,8 @@ def port_in_use(port: int) -> bool:
     return False
 
 
-def up(state_dir: Path, config: Path, layout: Layout, timeout: float = START_TIMEOUT_SECONDS) -> dict[str, Any]:
+def up(state_dir: Path, config: Path, layout: Layout, timeout: float = START_TIMEOUT_SECONDS,
+       health_interval_scale: float = 1.0) -> dict[str, Any]:
     state = running_state(state_dir)
     if state is not None:
         raise LocalCloudError(f"the local cloud is already running (pid {state['pid']}, endpoint "
@@ -102,7 +103,7 @@ def up(state_dir: Path, config: Path, layout: Layout, timeout: float = START_TIM
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / LOG_FILE
     command = [sys.executable, "-m", SUPERVISOR_MODULE, "--state-dir", str(state_dir), "--config", str(config),
-               "--base-port", str(layout.base_port)]
+               "--base-port", str(layout.base_port), "--health-interval-scale", str(health_interval_scale)]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True, close_fds=True, env=_supervisor_env())

@@ -34,8 +34,10 @@ def _topology(config: Path) -> tuple[dict[str, str], str]:
 
 
 class LocalCloud:
-    def __init__(self, state_dir: Path, regions: dict[str, str], home_region: str, base_port: int):
+    def __init__(self, state_dir: Path, regions: dict[str, str], home_region: str, base_port: int,
+                 health_interval_scale: float = 1.0):
         self.state_dir = state_dir
+        self.health_interval_scale = health_interval_scale
         self.regions = regions
         self.home_region = home_region
         self.ports = Layout(base_port, regions).ports()
@@ -75,7 +77,7 @@ class LocalCloud:
         self._parts.extend(self.api_servers.values())
         region_ports = {self.regions[env]: server.port for env, server in self.api_servers.items()}
 
-        self.dns = Dns(ACCOUNT_ID, region_ports)
+        self.dns = Dns(ACCOUNT_ID, region_ports, self.health_interval_scale)
         self._parts.append(self.dns)
         hooks.health_observations = self.dns.observations
         hooks.routing_changed = self.dns.changed
@@ -98,6 +100,7 @@ class LocalCloud:
             "global_url": self.entry.url,
             "home_region": self.home_region,
             "account_id": ACCOUNT_ID,
+            "health_interval_scale": self.health_interval_scale,
             "regions": {env: {"region": region, "api_url": self.api_servers[env].url}
                         for env, region in self.regions.items()},
             "ports": {"endpoint": self.control.port, "global": self.entry.port,
@@ -143,12 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--base-port", type=int, default=0)
+    # Health checkers probe at the deployed RequestInterval times this; tests use < 1 to fail over fast.
+    parser.add_argument("--health-interval-scale", type=float, default=1.0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     args.state_dir.mkdir(parents=True, exist_ok=True)
     regions, home = _topology(args.config)
-    cloud = LocalCloud(args.state_dir, regions, home, args.base_port)
+    cloud = LocalCloud(args.state_dir, regions, home, args.base_port, args.health_interval_scale)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

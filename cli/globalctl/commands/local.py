@@ -28,9 +28,12 @@ def up(
     base_port: int = typer.Option(None, "--base-port", help="First of the fixed ports (endpoint; +1 global entry; "
                                   "+10.. one per region). 0 picks free ports. Default 4610."),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds to wait until every listener is up."),
+    health_interval_scale: float = typer.Option(1.0, "--health-interval-scale", min=0.01, max=1.0,
+                                                help="Probe health checks at this share of their deployed "
+                                                     "RequestInterval (tests use 0.1 to fail over in seconds)."),
 ) -> None:
     """Start the local cloud in the background and return once everything listens."""
-    state = _local(ctx).up(base_port, timeout)
+    state = _local(ctx).up(base_port, timeout, health_interval_scale)
     typer.echo(f"local cloud up (pid {state['pid']})")
     typer.echo(f"  AWS endpoint : {state['endpoint']}")
     typer.echo(f"  global entry : {state['global_url']}")

@@ -4,12 +4,15 @@
   returns a canned error payload), with FunctionError when the handler failed;
 - creating, updating (code or configuration) or deleting a function tells the runtime, so a
   stack update that changes code or environment takes effect on the next invocation;
+- layers published from other accounts (Powertools') are accepted by ARN;
 - event source mappings are served by the local pollers, not by moto's delivery (which runs
-  nothing and deletes the stream records it touched), so their changes are announced too.
+  nothing and deletes the stream records it touched), so their changes are announced too;
+- a stack update of a function with inline code (Code.ZipFile) zips the source, as the create does.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -72,8 +75,41 @@ def _patch_backend() -> None:
         setattr(LambdaBackend, name, announced)
 
 
+def _update_from_cloudformation(original: Any) -> Any:
+    def update(cls: type, original_resource: LambdaFunction, new_resource_name: str,
+               cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> LambdaFunction:
+        # Code.ZipFile in a template (SAM's InlineCode) is the handler's source text; moto zips it on
+        # create but hands the text to the base64 zip decoder on update, which fails the stack update.
+        properties = cloudformation_json["Properties"]
+        code = properties.get("Code") or {}
+        if isinstance(code.get("ZipFile"), str):
+            zipped = base64.b64encode(LambdaFunction._create_zipfile_from_plaintext_code(code["ZipFile"]))
+            properties = {**properties, "Code": {**code, "ZipFile": zipped}}
+            cloudformation_json = {**cloudformation_json, "Properties": properties}
+        return original.__func__(cls, original_resource, new_resource_name, cloudformation_json, account_id,
+                                 region_name)
+
+    return classmethod(update)
+
+
+def _layers_of_other_accounts(original: Any) -> Any:
+    """Public layers (Powertools' is published from account 017000801446) exist in AWS but not in
+    the local account; a layer of another account is taken as it is, one of this account must exist."""
+
+    def get_layers_data(self: LambdaFunction, layers_versions_arns: list[str]) -> list[dict[str, Any]]:
+        own = [arn for arn in layers_versions_arns if arn.split(":")[4] == self.account_id]
+        known = {layer["Arn"]: layer for layer in original(self, own)} if own else {}
+        return [known.get(arn) or {"Arn": arn, "CodeSize": 0} for arn in layers_versions_arns]
+
+    return get_layers_data
+
+
 def install() -> None:
+    LambdaFunction._get_layers_data = _layers_of_other_accounts(  # type: ignore[method-assign]
+        LambdaFunction._get_layers_data)
     LambdaFunction.invoke = _invoke  # type: ignore[method-assign]
+    LambdaFunction.update_from_cloudformation_json = _update_from_cloudformation(  # type: ignore[assignment]
+        LambdaFunction.update_from_cloudformation_json)
     for name in ("update_configuration", "update_function_code"):
         _announcing(name)
     _patch_backend()

@@ -8,6 +8,7 @@ Each patch below is one AWS behaviour moto lacks (measured in shared/design.md):
 - `Fn::GetAtt Child.Outputs.Name` on a nested stack, and nested stacks update in place (moto
   deletes and recreates the child, which gives its API a new id on every deploy);
 - `AWS::NoValue` in a list drops the element (moto leaves a null);
+- UsePreviousValue on an SSM-typed parameter re-resolves the parameter name;
 - a resource type without an update handler is replaced instead of dropped from the stack;
 - a resource that fails fails the stack: CREATE rolls back to ROLLBACK_COMPLETE, UPDATE restores
   the previous template to UPDATE_ROLLBACK_COMPLETE, as `sam deploy` expects to observe;
@@ -263,8 +264,13 @@ def _patch_backend() -> None:
     CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
 
 
-_NESTED = threading.local()
-_NESTED.active = False
+class _Nested(threading.local):
+    # A class attribute, so every request thread starts outside a nested update (an attribute set
+    # on a plain threading.local at import exists only in the importing thread).
+    active = False
+
+
+_NESTED = _Nested()
 
 
 # --- resources: failures carry their logical id; missing updates become replacements ------------
@@ -533,7 +539,24 @@ def _patch_no_value_in_lists() -> None:
     parsing.clean_json = clean_json
 
 
+def _patch_previous_values() -> None:
+    """UsePreviousValue of an AWS::SSM::Parameter::Value parameter reuses the parameter *name* and
+    resolves it again, as CloudFormation does (moto reuses the resolved value, which then fails
+    to resolve as a name on the next update)."""
+
+    def stack_parameters(self: Stack) -> dict[str, Any]:
+        values = dict(self.resource_map.resolved_parameters)
+        declared = (self.template_dict or {}).get("Parameters", {})
+        for name, slot in declared.items():
+            if str(slot.get("Type", "")).startswith("AWS::SSM::Parameter::Value"):
+                values[name] = self.resource_map.input_parameters.get(name, slot.get("Default"))
+        return values
+
+    Stack.stack_parameters = property(stack_parameters)  # type: ignore[assignment]
+
+
 def install() -> None:
+    _patch_previous_values()
     _patch_no_value_in_lists()
     _patch_backend()
     _patch_resources()

@@ -6,6 +6,7 @@
   which delivers it to the other replicas; replicated writes land in each replica's own stream;
 - in STRONG mode (MRSC) a write in a region that cannot reach a majority is refused before it is
   applied, and an accepted write is applied to the reachable replicas before the call returns;
+- one UpdateItem is one stream record (moto writes a key-only INSERT first for a new item);
 - stream records carry the table's own region in awsRegion (moto writes "us-east-1"), and moto's
   own stream-to-Lambda delivery (which runs nothing without Docker and drops the records) is off:
   the local event source mapping pollers read the shard instead.
@@ -68,6 +69,35 @@ def apply_replicated(account_id: str, table_name: str, region: str, key: dict[st
 # --- the stream shard: own region, own delivery, and the replication tap ------------------------
 
 def _stream_add(self: StreamShard, old: Any, new: Any) -> None:
+    pending = getattr(_replicating, "coalesce", None)
+    if pending is not None:  # inside one UpdateItem: only its net change is a stream record
+        pending.append((self, old, new))
+        return
+    _record(self, old, new)
+
+
+def _one_record_per_update_item() -> None:
+    """moto's UpdateItem of a new item first puts the bare key, then updates it: two stream records
+    (the first a key-only INSERT) where DynamoDB writes one."""
+    original = DynamoDBBackend.update_item
+
+    def update_item(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        outer = getattr(_replicating, "coalesce", None)
+        _replicating.coalesce = []
+        try:
+            result = original(self, *args, **kwargs)
+            changes, _replicating.coalesce = _replicating.coalesce, outer
+        finally:
+            _replicating.coalesce = outer
+        if changes:
+            shard, first_old, _ = changes[0]
+            _stream_add(shard, first_old, changes[-1][2])
+        return result
+
+    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
+
+
+def _record(self: StreamShard, old: Any, new: Any) -> None:
     lock = self.__dict__.setdefault("_localcloud_lock", threading.Lock())
     view = self.table.stream_specification["StreamViewType"]  # type: ignore[index]
     event_name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
@@ -348,6 +378,7 @@ def _describe_with_replicas(original: Any) -> Any:
 
 def install() -> None:
     StreamShard.add = _stream_add  # type: ignore[method-assign]
+    _one_record_per_update_item()
     Table.describe = _describe_with_replicas(Table.describe)  # type: ignore[method-assign]
     for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
         _guarded(name)

@@ -191,6 +191,7 @@ _PATHS = {
     r"{0}/(?P<api_version>[\d_-]+)/trafficpolicies/(?P<policy_id>[^/]+)/versions$": Route53.dispatch,
     r"{0}/(?P<api_version>[\d_-]+)/trafficpolicyinstance$": Route53.dispatch,
     r"{0}/(?P<api_version>[\d_-]+)/trafficpolicyinstance/(?P<instance_id>[^/]+)$": Route53.dispatch,
+    r"{0}/(?P<api_version>[\d_-]+)/trafficpolicyinstances$": Route53.dispatch,
     r"{0}/(?P<api_version>[\d_-]+)/trafficpolicyinstances/hostedzone$": Route53.dispatch,
     r"{0}/(?P<api_version>[\d_-]+)/trafficpolicyinstances/trafficpolicy$": Route53.dispatch,
     r"{0}/(?P<api_version>[\d_-]+)/trafficpolicyinstancecount$": Route53.dispatch,

@@ -1,0 +1,190 @@
+"""The whole global app on a local cloud: a copy of the project, `globalctl local up`, then the
+real `sam deploy --config-env ...` of the table, every region and the routing, once per session.
+
+Health checkers run at a tenth of the deployed interval (10 s -> 1 s) so failover tests take
+seconds; everything else is as deployed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from localcloud import lifecycle
+
+ROOT = Path(__file__).resolve().parents[3]
+PROJECT_FILES = ("template.yaml", "regional", "global", "src", "samconfig.toml", "samconfig.strong.toml")
+HEALTH_INTERVAL_SCALE = 0.1
+SAM_TIMEOUT_SECONDS = 240
+
+
+def copy_project(target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / name)
+    return target
+
+
+def _sam() -> str:
+    candidate = Path(sys.executable).with_name("sam")
+    return str(candidate) if candidate.exists() else "sam"
+
+
+def _globalctl() -> str:
+    return str(Path(sys.executable).with_name("globalctl"))
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Poll a condition until it holds or the deadline passes (never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class Http:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
+         timeout: float = 15.0) -> Http:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={
+        "content-type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback only
+            return Http(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
+    except urllib.error.HTTPError as error:
+        return Http(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+
+
+@dataclass
+class LocalCloud:
+    project: Path
+    config: Path
+    state: dict[str, Any]
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+        env.update({"AWS_ENDPOINT_URL": self.state["endpoint"], "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+                    "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                    "SAM_CLI_TELEMETRY": "0", "SAM_CLI_POLL_DELAY": "0.5"})
+        return env
+
+    def client(self, service: str, region: str) -> Any:
+        return boto3.client(service, region_name=region, endpoint_url=self.state["endpoint"],
+                            config=Config(retries={"total_max_attempts": 1}))
+
+    def api(self, env: str) -> str:
+        return self.state["regions"][env]["api_url"]
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(list(args), cwd=self.project, env=self.env, capture_output=True, text=True,
+                                timeout=SAM_TIMEOUT_SECONDS, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(args[:4])} failed ({result.returncode}):\n"
+                                 f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        return result
+
+    def params(self, env: str) -> str:
+        return self.run(_globalctl(), "--config", str(self.config), "params", env).stdout.strip()
+
+    def deploy(self, env: str, *overrides: str) -> subprocess.CompletedProcess:
+        command = [_sam(), "deploy", "--config-file", str(self.config), "--config-env", env]
+        if overrides:
+            command += ["--parameter-overrides", " ".join(overrides)]
+        return self.run(*command)
+
+    def stack_outputs(self, stack_name: str, region: str) -> dict[str, str]:
+        stack = self.client("cloudformation", region).describe_stacks(StackName=stack_name)["Stacks"][0]
+        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+    def control(self, name: str, body: dict[str, Any]) -> Any:
+        response = http("POST", f"{self.state['endpoint']}/_localcloud/{name}", body)
+        assert response.status == 200, response.body
+        return response.json()
+
+
+def start_cloud(project: Path, config_name: str) -> LocalCloud:
+    from globalctl import topology
+
+    config = project / config_name
+    top = topology.load(config)
+    layout = lifecycle.Layout(0, {env.name: env.region for env in top.regions})
+    state = lifecycle.up(project / ".globalctl" / "local", config, layout, timeout=60,
+                         health_interval_scale=HEALTH_INTERVAL_SCALE)
+    return LocalCloud(project, config, state)
+
+
+def stop_cloud(cloud: LocalCloud) -> None:
+    state_dir = cloud.project / ".globalctl" / "local"
+    try:
+        lifecycle.down(state_dir)
+    except lifecycle.LocalCloudError:
+        pass
+    pid = cloud.state["pid"]
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in lifecycle._proc_state(pid), "supervisor survived"
+    for port in cloud.state["ports"].values():
+        assert not lifecycle.port_in_use(port), f"port {port} still held after down"
+
+
+@pytest.fixture(scope="session")
+def global_app(tmp_path_factory: pytest.TempPathFactory):
+    """The shipped topology (euw1, use1, apse1, table in eu-west-1, routing in us-east-1), deployed."""
+    project = copy_project(tmp_path_factory.mktemp("project"))
+    cloud = start_cloud(project, "samconfig.toml")
+    try:
+        cloud.deploy("table", cloud.params("table"))
+        for env in ("euw1", "use1", "apse1"):
+            cloud.deploy(env)
+        cloud.deploy("routing", cloud.params("routing"))
+        from globalctl import topology
+
+        for env in topology.load(cloud.config).regions:
+            cloud.outputs[env.name] = cloud.stack_outputs(env.stack_name, env.region)
+        yield cloud
+    finally:
+        stop_cloud(cloud)
+
+
+@pytest.fixture(scope="session")
+def strong_app(tmp_path_factory: pytest.TempPathFactory):
+    """MRSC: samconfig.strong.toml's table (us-east-1, us-east-2, us-west-2) and the use1 region."""
+    project = copy_project(tmp_path_factory.mktemp("strong"))
+    cloud = start_cloud(project, "samconfig.strong.toml")
+    try:
+        cloud.deploy("table", cloud.params("table"))
+        cloud.deploy("use1")
+        yield cloud
+    finally:
+        stop_cloud(cloud)
