@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint validate demo clean
+.PHONY: venv test lint validate demo down clean
 
 venv: $(STAMP)
 
@@ -20,9 +20,13 @@ test: venv
 validate: venv
 	$(BIN)/globalctl validate
 
-demo:
-	@echo "make demo arrives with the local multi-region cloud (issue 3); until then see README: Deploy to AWS."
-	@exit 2
+# The whole global app on the local cloud (no Docker, no AWS account), then a readable smoke check.
+demo: venv
+	$(BIN)/python -m localcloud.demo
+
+# Stop the local cloud `make demo` (or `globalctl local up`) left running.
+down: venv
+	$(BIN)/globalctl local down
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .hypothesis
+	rm -rf $(VENV) .aws-sam .pytest_cache .hypothesis .globalctl

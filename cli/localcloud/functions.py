@@ -24,6 +24,7 @@ log = logging.getLogger("localcloud.functions")
 
 class Functions:
     def __init__(self, base_env: Mapping[str, str], work_dir: Path, max_concurrency: int = 4):
+        work_dir = work_dir.resolve()  # a worker's cwd is its code dir: every path it gets is absolute
         self.code_root = work_dir / "code"
         self.runtime = LambdaRuntime(base_env, work_dir / "logs", max_concurrency=max_concurrency)
         self._lock = threading.Lock()

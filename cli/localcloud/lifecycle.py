@@ -7,6 +7,8 @@ is up; `up` waits for it. A state file whose PID is gone, or belongs to another 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -16,10 +18,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 STATE_FILE = "state.json"
 LOG_FILE = "supervisor.log"
+LOCK_FILE = "up.lock"
 SUPERVISOR_MODULE = "localcloud.supervisor"
 DEFAULT_BASE_PORT = 4610
 START_TIMEOUT_SECONDS = 60.0
@@ -58,12 +61,18 @@ def read_state(state_dir: Path) -> dict[str, Any] | None:
         return {"corrupt": True}
 
 
-def _is_supervisor(pid: int) -> bool:
+def _is_supervisor(pid: int, state_dir: Path) -> bool:
+    """Is pid the supervisor of this state dir? A recorded pid can outlive its process (a reboot, a
+    kill -9) and be reused by another project's supervisor, which this project's `down` must not stop."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        args = [part.decode(errors="replace") for part in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+        cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
     except OSError:
         return False
-    return any(part.decode(errors="replace") == SUPERVISOR_MODULE for part in cmdline)
+    if SUPERVISOR_MODULE not in args or "--state-dir" not in args[:-1]:
+        return False
+    served = cwd / args[args.index("--state-dir") + 1]  # absolute when `up` started it
+    return os.path.realpath(served) == os.path.realpath(state_dir)
 
 
 def running_state(state_dir: Path) -> dict[str, Any] | None:
@@ -72,9 +81,9 @@ def running_state(state_dir: Path) -> dict[str, Any] | None:
     if state is None:
         return None
     pid = state.get("pid")
-    if isinstance(pid, int) and _is_supervisor(pid) and state.get("ready"):
+    if isinstance(pid, int) and _is_supervisor(pid, state_dir) and state.get("ready"):
         return state
-    if isinstance(pid, int) and _is_supervisor(pid):
+    if isinstance(pid, int) and _is_supervisor(pid, state_dir):
         return state  # starting up: not stale
     state_path(state_dir).unlink(missing_ok=True)
     return None
@@ -90,8 +99,24 @@ def port_in_use(port: int) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def _one_start_at_a_time(state_dir: Path) -> Iterator[None]:
+    """Two concurrent `up`s would both start a supervisor; the second's state file hides the first,
+    which then runs on untracked (and the first `up` waits out its timeout for a state file that
+    names its pid). The lock is released when its file closes, even if this process dies."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / LOCK_FILE, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def up(state_dir: Path, config: Path, layout: Layout, timeout: float = START_TIMEOUT_SECONDS,
        health_interval_scale: float = 1.0) -> dict[str, Any]:
+    with _one_start_at_a_time(state_dir):
+        return _up(state_dir, config, layout, timeout, health_interval_scale)
+
+
+def _up(state_dir: Path, config: Path, layout: Layout, timeout: float, health_interval_scale: float) -> dict[str, Any]:
     state = running_state(state_dir)
     if state is not None:
         raise LocalCloudError(f"the local cloud is already running (pid {state['pid']}, endpoint "
@@ -100,6 +125,7 @@ def up(state_dir: Path, config: Path, layout: Layout, timeout: float = START_TIM
     if busy:
         raise LocalCloudError(f"port in use on 127.0.0.1: {', '.join(busy)}; stop what holds it or choose "
                               f"another --base-port")
+    state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / LOG_FILE
     command = [sys.executable, "-m", SUPERVISOR_MODULE, "--state-dir", str(state_dir), "--config", str(config),
@@ -164,19 +190,39 @@ def _proc_state(pid: int) -> str:
     return ""
 
 
-def _stop_pid(pid: int, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
-    """SIGTERM the supervisor (it stops its workers), then SIGKILL its whole process group."""
+def _children(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:  # the fields after "(comm)" are: state, ppid, ...
+            if stat.read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                children.append(int(stat.parent.name))
+        except (OSError, IndexError):
+            continue
+    return children
+
+
+def _stop_pid(pid: int, timeout: float | None = None) -> None:
+    """SIGTERM the supervisor (it stops its workers); if it outlives the timeout, SIGKILL its process
+    group and each worker's: a worker leads its own session (lambda_runtime.environment), so the
+    supervisor's group alone would leave a busy worker running. Returns once the supervisor is gone."""
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + (STOP_TIMEOUT_SECONDS if timeout is None else timeout)
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.05)
-    try:
-        os.killpg(pid, signal.SIGKILL)  # the supervisor leads its own session: this is only its group
-    except (ProcessLookupError, PermissionError):
-        pass
+    own_group = os.getpgrp()
+    groups = {pid}  # the supervisor leads its own session: this is only its group
+    for child in _children(pid):
+        with contextlib.suppress(OSError):
+            groups.add(os.getpgid(child))
+    for group in groups - {own_group}:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS  # a killed process still closes its sockets on exit
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
 
 
 def down(state_dir: Path) -> dict[str, Any]:
@@ -184,7 +230,7 @@ def down(state_dir: Path) -> dict[str, Any]:
     if state is None:
         raise LocalCloudError("no local cloud is running (no state file in " + str(state_dir) + ")")
     pid = state.get("pid")
-    if not isinstance(pid, int) or not _is_supervisor(pid):
+    if not isinstance(pid, int) or not _is_supervisor(pid, state_dir):
         state_path(state_dir).unlink(missing_ok=True)
         raise LocalCloudError("no local cloud is running (removed a stale state file)")
     _stop_pid(pid)

@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     # Health checkers probe at the deployed RequestInterval times this; tests use < 1 to fail over fast.
     parser.add_argument("--health-interval-scale", type=float, default=1.0)
     args = parser.parse_args(argv)
+    args.state_dir = args.state_dir.resolve()  # workers run with their code dir as cwd
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     args.state_dir.mkdir(parents=True, exist_ok=True)

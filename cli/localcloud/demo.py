@@ -1,0 +1,171 @@
+"""`make demo`: the whole global app on the local cloud, then a smoke check a person can read.
+
+Starts the local cloud (restarting it if one runs), deploys the table, every region and the
+routing with the unmodified `sam deploy --config-env <env>`, then: a write through euw1, the same
+item read through apse1 once replicated, the global entry answering two client locations from
+their nearest region, an outage of euw1 moving its traffic elsewhere, and heal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable
+
+from . import lifecycle
+
+CONFIG = Path("samconfig.toml")
+FAILOVER_TIMEOUT_SECONDS = 120
+
+
+class DemoFailed(Exception):
+    pass
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _bin(name: str) -> str:
+    candidate = Path(sys.executable).with_name(name)
+    return str(candidate) if candidate.exists() else name
+
+
+def _env(state: dict[str, Any]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL") and k != "AWS_PROFILE"}
+    env.update({"AWS_ENDPOINT_URL": state["endpoint"], "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+                "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "AWS_DEFAULT_REGION": state["home_region"], "SAM_CLI_TELEMETRY": "0", "SAM_CLI_POLL_DELAY": "0.5"})
+    return env
+
+
+def _run(command: list[str], env: dict[str, str]) -> str:
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=600)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
+        raise DemoFailed(f"`{' '.join(command[:4])}` failed:\n{tail}")
+    return result.stdout
+
+
+def _http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, dict, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"content-type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError) as error:
+        return 0, {}, str(error)
+
+
+def _until(condition: Callable[[], Any], timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    return None
+
+
+def deploy_everything(state: dict[str, Any]) -> None:
+    from globalctl import topology
+
+    env = _env(state)
+    top = topology.load(CONFIG)
+    order = [top.table] + list(top.regions) + [top.routing]
+    for target in order:
+        if target is None:
+            continue
+        started = time.monotonic()
+        command = [_bin("sam"), "deploy", "--config-env", target.name]
+        if target.kind in ("table", "routing"):
+            command += ["--parameter-overrides", _run([_bin("globalctl"), "params", target.name], env).strip()]
+        _run(command, env)
+        say(f"  sam deploy --config-env {target.name:<8} {target.stack_name} in {target.region}"
+            f"  ({time.monotonic() - started:.1f} s)")
+
+
+def smoke(state: dict[str, Any]) -> None:
+    apis = {env: info["api_url"] for env, info in state["regions"].items()}
+    entry = state["global_url"]
+    item_id = f"demo-{int(time.time())}"
+
+    status, headers, body = _http("PUT", f"{apis['euw1']}/items/{item_id}", {"data": {"hello": "from euw1"}})
+    if status != 201:
+        raise DemoFailed(f"PUT through euw1 answered {status}: {body}")
+    say(f"  PUT {apis['euw1']}/items/{item_id} -> {status}, served by {headers.get('x-served-by-region')}")
+    written = time.monotonic()
+    found = _until(lambda: (r := _http("GET", f"{apis['apse1']}/items/{item_id}"))[0] == 200 and r, 15)
+    if not found:
+        raise DemoFailed("the item did not replicate to apse1 within 15 s")
+    say(f"  GET {apis['apse1']}/items/{item_id} -> 200 from {found[1].get('x-served-by-region')} "
+        f"after {time.monotonic() - written:.2f} s: {json.dumps(found[2]['data'])}")
+
+    def routed(location: str) -> str | None:
+        status, headers, _ = _http("GET", f"{entry}/health", headers={"X-Client-Location": location})
+        return headers.get("x-routed-to") if status == 200 else None
+
+    for location in ("eu-west-2", "ap-northeast-1"):
+        say(f"  global entry, client in {location:<15} -> routed to {routed(location)}")
+
+    say("  fault: euw1 outage (its API, health endpoint and replication stop)")
+    lifecycle_call(state, "fault", {"env": "euw1", "kind": "outage"})
+    started = time.monotonic()
+    moved = _until(lambda: (r := routed("eu-west-2")) not in (None, "eu-west-1") and r, FAILOVER_TIMEOUT_SECONDS)
+    if not moved:
+        raise DemoFailed("traffic did not leave eu-west-1")
+    say(f"  global entry, client in eu-west-2       -> routed to {moved} after {time.monotonic() - started:.0f} s "
+        f"(health check interval 10 s x failure threshold 3)")
+    lifecycle_call(state, "heal", {"env": "euw1"})
+    say("  heal: euw1 serves again; Route 53 sends its traffic back after 3 passing checks (~30 s)")
+
+
+def lifecycle_call(state: dict[str, Any], name: str, body: dict[str, Any]) -> Any:
+    status, _, answer = _http("POST", f"{state['endpoint']}/_localcloud/{name}", body)
+    if status != 200:
+        raise DemoFailed(f"control call {name} answered {status}: {answer}")
+    return answer
+
+
+def main() -> int:
+    from globalctl import topology
+
+    started = time.monotonic()
+    state_dir = Path(".globalctl") / "local"
+    if lifecycle.running_state(state_dir):
+        say("a local cloud is running: restarting it for a clean demo")
+        lifecycle.down(state_dir)
+    top = topology.load(CONFIG)
+    layout = lifecycle.Layout(lifecycle.DEFAULT_BASE_PORT, {env.name: env.region for env in top.regions})
+    try:
+        state = lifecycle.up(state_dir, CONFIG.resolve(), layout)
+        say(f"local cloud up: AWS endpoint {state['endpoint']}")
+        say("deploying with the unmodified sam deploy:")
+        deploy_everything(state)
+        say("smoke check:")
+        smoke(state)
+    except (DemoFailed, lifecycle.LocalCloudError) as error:
+        say(f"demo failed: {error}")
+        return 1
+    say("")
+    say(f"done in {time.monotonic() - started:.0f} s. The local cloud keeps running:")
+    say(f"  global entry : {state['global_url']}   (header X-Client-Location: <aws region>)")
+    for env, info in state["regions"].items():
+        say(f"  {env:<12} : {info['api_url']}  ({info['region']})")
+    say(f"  AWS endpoint : {state['endpoint']}   (eval \"$(.venv/bin/globalctl local env)\" for sam and boto3)")
+    say("stop it with: make down")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
