@@ -41,6 +41,10 @@ class LocalCloudContext:
         top = self._topology()
         layout = lifecycle.Layout(lifecycle.DEFAULT_BASE_PORT if base_port is None else base_port,
                                   {env.name: env.region for env in top.regions})
+        last = max(layout.ports().values(), default=0)
+        if layout.base_port < 0 or last > 65535:  # else bind() raises OverflowError, not a clear line
+            raise UsageError(f"--base-port {layout.base_port}: the local cloud needs ports {layout.base_port}.."
+                             f"{last}, all within 1..65535 (or 0 for free ports)")
         try:
             return lifecycle.up(self.state_dir, self.config_path.resolve(), layout, timeout, health_interval_scale)
         except lifecycle.LocalCloudError as error:
