@@ -15,6 +15,7 @@ from .apigw.contracts import InvokeOutcome, InvokerThrottled, InvokerTimeout
 from .apigw.model import DeployedApi, Integration, Route, Stage
 from .apigw.server import RegionalApiServer
 from .lambda_runtime.errors import TooManyRequests
+from .moto_ext.apigatewayv2 import regional_domain_name
 
 EXECUTE_API = ".execute-api."
 
@@ -32,12 +33,24 @@ class ApiCatalog:
             return None
         host = (host_header or "").split(":")[0].lower()
         wanted = host.split(".")[0] if EXECUTE_API in host else None
+        if wanted is not None and wanted.startswith("d-"):
+            wanted = self._mapped_api(region, host)
         chosen = next((a for a in apis if a.api_id == wanted), None)
         if chosen is None and wanted is not None:
             return None  # an execute-api host of an API that is not here: API Gateway answers 404
         if chosen is None:
             chosen = max(apis, key=lambda a: a.created_date)  # a bare loopback Host: the region's API
         return _deployed(self.account_id, region, chosen)
+
+    def _mapped_api(self, region: str, host: str) -> str | None:
+        """The API a regional custom domain (its d-xxxx host) maps to, as API Gateway routes it."""
+        backend = apigatewayv2_backends[self.account_id][region]
+        for domain in list(backend.domain_names.values()):
+            if regional_domain_name(region, domain.domain_name) == host:
+                for mapping in list(backend.api_mappings.values()):
+                    if mapping.domain_name == domain.domain_name:
+                        return mapping.api_id
+        return None
 
     def has_api(self, region: str, api_id: str) -> bool:
         return any(a.api_id == api_id for a in self.apis(region))

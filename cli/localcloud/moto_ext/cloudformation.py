@@ -9,7 +9,8 @@ Each patch below is one AWS behaviour moto lacks (measured in shared/design.md):
   deletes and recreates the child, which gives its API a new id on every deploy);
 - `AWS::NoValue` in a list drops the element (moto leaves a null);
 - UsePreviousValue on an SSM-typed parameter re-resolves the parameter name;
-- a resource type without an update handler is replaced instead of dropped from the stack;
+- updates honour Conditions and resolved values (cloudformation_updates.py); a resource type without
+  an update handler is replaced instead of dropped from the stack;
 - a resource that fails fails the stack: CREATE rolls back to ROLLBACK_COMPLETE, UPDATE restores
   the previous template to UPDATE_ROLLBACK_COMPLETE, as `sam deploy` expects to observe;
 - unknown resource types are refused when the change set is made ("Unrecognized resource types");
@@ -37,6 +38,7 @@ from moto.core.common_models import CloudFormationModel
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
+from . import cloudformation_updates
 from .hooks import hooks
 
 log = logging.getLogger("localcloud.cloudformation")
@@ -155,7 +157,10 @@ def _rollback_create(stack: Stack, error: Exception) -> None:
         stack.status = "ROLLBACK_FAILED"
         _event(stack, "ROLLBACK_FAILED", _reason(cleanup))
         return
-    stack.output_map = stack._create_output_map()
+    # moto's maps create resources lazily when read: a rolled-back stack holds no resources and has
+    # no outputs, so describing it (or its outputs) must not bring the deleted resources back.
+    stack.resource_map._resource_json_map = {}
+    stack.output_map = cfn_models.OutputMap(stack.resource_map, {"Outputs": {}}, stack.stack_id)
     stack.status = "ROLLBACK_COMPLETE"
     _event(stack, "ROLLBACK_COMPLETE")
 
@@ -245,13 +250,15 @@ def _patch_backend() -> None:
             return stack
 
     def delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
+        stack = next((s for s in self.stacks.values() if name_or_stack_id in (s.name, s.stack_id)), None)
         try:
             original_delete_stack(self, name_or_stack_id)
         except Exception as error:  # noqa: BLE001
-            stack = next((s for s in self.stacks.values()
-                          if name_or_stack_id in (s.name, s.stack_id)), None)
             if stack is None:
                 raise
+            # moto takes the stack out of its list before deleting the resources; a stack whose
+            # deletion failed stays listed (DELETE_FAILED), as in CloudFormation.
+            self.stacks[stack.stack_id] = stack
             stack.status = "DELETE_FAILED"
             _event(stack, "DELETE_FAILED", _reason(error))
             if _NESTED.active:
@@ -290,7 +297,10 @@ def _patch_resources() -> None:
     def parse_and_create_resource(logical_id: str, resource_json: dict, resources_map: Any,
                                   account_id: str, region_name: str):
         try:
-            return original_create(logical_id, resource_json, resources_map, account_id, region_name)
+            created = original_create(logical_id, resource_json, resources_map, account_id, region_name)
+            if created is not None:
+                cloudformation_updates.remember(resources_map, logical_id, resource_json)
+            return created
         except ResourceFailed:
             raise
         except Exception as error:  # noqa: BLE001
@@ -556,6 +566,7 @@ def _patch_previous_values() -> None:
 
 
 def install() -> None:
+    cloudformation_updates.install()
     _patch_previous_values()
     _patch_no_value_in_lists()
     _patch_backend()

@@ -256,22 +256,21 @@ class GlobalTable(CloudFormationModel):
         for region in removed:
             if original_resource.protection.get(region):
                 raise JsonRESTError("ValidationError", f"replica {region} has deletion protection enabled")
+        group = group_for(account_id, original_resource.name)
         source = original_resource._home_table()
         for region in added:
-            replica = _create_replica(account_id, region, original_resource.name, properties,
-                                      spec["protection"][region])
-            with _Replicating():  # a new replica is seeded from an existing one, as AWS backfills it
-                for item in list(source.all_items()):
-                    replica.put_item(item.to_json()["Attributes"])
+            _create_replica(account_id, region, original_resource.name, properties, spec["protection"][region])
+            # The new replica is backfilled from an existing one while both keep taking writes,
+            # as AWS does; the group applies the seed and copies changes still in flight.
+            group.add_replica(region, _seed(source), source_region=original_resource.region)
         for region in removed:
+            group.remove_replica(region)
             dynamodb_backends[account_id][region].delete_table(original_resource.name)
         for region in spec["replicas"]:
             table = dynamodb_backends[account_id][region].get_table(original_resource.name)
             table.deletion_protection_enabled = spec["protection"][region]
         original_resource.replicas = spec["replicas"]
         original_resource.protection = spec["protection"]
-        original_resource.witness = spec["witness"]
-        _register(original_resource)
         return original_resource
 
     def delete(self, account_id: str, region: str) -> None:
@@ -285,6 +284,15 @@ class GlobalTable(CloudFormationModel):
             backend = dynamodb_backends[self.account_id][replica]
             if self.name in backend.tables:
                 backend.delete_table(self.name)
+
+
+def _seed(table: Table) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """The table's items, read only when iterated (under the group's write lock)."""
+    for item in list(table.all_items()):
+        key = {table.hash_key_attr: item.hash_key.to_json()}
+        if table.range_key_attr:
+            key[table.range_key_attr] = item.range_key.to_json()
+        yield key, item.to_json()["Attributes"]
 
 
 def _spec(properties: dict[str, Any], region_name: str) -> dict[str, Any]:

@@ -229,3 +229,38 @@ def test_strong_mode_refuses_writes_in_a_region_cut_off_from_the_majority(strong
         TableName=table, Key={"id": {"S": "majority"}}), 10, "the majority's write to reach us-east-1")
     healed = http("PUT", f"{cloud.api('use1')}/items/isolated", {"data": {"n": 3}})
     assert healed.status == 201, healed.body
+
+
+def test_latency_records_over_custom_domains_route_and_fail_over(global_app):
+    # The last test on this app: it moves the routing from the traffic policy to latency records.
+    cloud = global_app
+    domain = "api.global-backend.example"
+    for env, region in REGIONS.items():
+        cloud.deploy(env, "TableName=global-items", "Release=unreleased", f"DomainName={domain}",
+                     f"CertificateArn=arn:aws:acm:{region}:123456789012:certificate/local-test")
+    params = cloud.params("routing")
+    assert "RoutingMode=traffic-policy" in params
+    cloud.deploy("routing", params.replace("RoutingMode=traffic-policy", "RoutingMode=latency-records"))
+
+    route53 = cloud.client("route53", "us-east-1")
+    assert route53.list_traffic_policy_instances()["TrafficPolicyInstances"] == []
+    zone = next(z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"].startswith("global-backend"))
+    records = [r for r in route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+               if r.get("SetIdentifier")]
+    assert {r["Region"] for r in records} == set(REGIONS.values())
+    assert all(r["AliasTarget"]["DNSName"].startswith("d-") and r.get("HealthCheckId") for r in records)
+
+    answer = cloud.control("resolve", {"name": domain, "from": "ap-northeast-1"})
+    assert (answer["region"], answer["via"]) == ("ap-southeast-1", "record sets")
+
+    def routed(location: str) -> str | None:
+        response = http("GET", f"{cloud.state['global_url']}/health", headers={"X-Client-Location": location})
+        return response.headers.get("x-routed-to") if response.status == 200 else None
+
+    assert routed("ap-northeast-1") == "ap-southeast-1"  # served through the custom domain's mapping
+    cloud.control("fault", {"env": "apse1", "kind": "outage"})
+    try:
+        wait_until(lambda: routed("ap-northeast-1") not in (None, "ap-southeast-1"), 20,
+                   "traffic from ap-northeast-1 to leave ap-southeast-1")
+    finally:
+        cloud.control("heal", {"env": "apse1"})
