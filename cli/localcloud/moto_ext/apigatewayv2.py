@@ -32,6 +32,12 @@ REGIONAL_ZONE_IDS = {
 }
 
 
+def regional_domain_name(region: str, domain_name: str) -> str:
+    """The d-xxxx host API Gateway gives a regional custom domain (the alias target Route 53 points at)."""
+    digest = hashlib.sha256(f"{region}/{domain_name}".encode()).hexdigest()[:10]
+    return f"d-{digest}.execute-api.{region}.amazonaws.com"
+
+
 def _backend(account_id: str, region: str) -> ApiGatewayV2Backend:
     return apigatewayv2_backends[account_id][region]
 
@@ -121,7 +127,7 @@ class HttpApi(_Model):
         name = properties.get("Name") or ((document or {}).get("info") or {}).get("title") or resource_name
         backend = _backend(account_id, region_name)
         api = backend.create_api(
-            api_key_selection_expression=None, cors_configuration=properties.get("CorsConfiguration"),
+            api_key_selection_expression=None, cors_configuration=camel(properties.get("CorsConfiguration")),
             description=properties.get("Description"), disable_schema_validation=None,
             disable_execute_api_endpoint=properties.get("DisableExecuteApiEndpoint", False), name=name,
             protocol_type=properties.get("ProtocolType", "HTTP"), route_selection_expression=None,
@@ -140,7 +146,7 @@ class HttpApi(_Model):
         backend = _backend(account_id, region_name)
         document = _document(properties)
         api = backend.get_api(original_resource.api_id)
-        api.cors_configuration = properties.get("CorsConfiguration")
+        api.cors_configuration = camel(properties.get("CorsConfiguration"))
         api.description = properties.get("Description")
         if document:
             import_routes(backend, api.api_id, document)
@@ -150,12 +156,16 @@ class HttpApi(_Model):
         _backend(account_id, region).delete_api(self.api_id)
 
 
-def _stage_config(properties: dict[str, Any]) -> dict[str, Any]:
-    def camel(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k[:1].lower() + k[1:]: camel(v) for k, v in value.items()}
-        return value
+def camel(value: Any) -> Any:
+    """CloudFormation's PascalCase property shape as the API's camelCase wire shape, which moto stores."""
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camel(v) for v in value]
+    return value
 
+
+def _stage_config(properties: dict[str, Any]) -> dict[str, Any]:
     config = {"stageName": properties["StageName"], "autoDeploy": properties.get("AutoDeploy", False)}
     for prop in ("DefaultRouteSettings", "AccessLogSettings", "Description"):
         if prop in properties:
@@ -278,8 +288,7 @@ class HttpDomainName(_Model):
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         if attribute_name == "RegionalDomainName":
-            digest = hashlib.sha256(f"{self.region}/{self.name}".encode()).hexdigest()[:10]
-            return f"d-{digest}.execute-api.{self.region}.amazonaws.com"
+            return regional_domain_name(self.region, self.name)
         if attribute_name == "RegionalHostedZoneId":
             return REGIONAL_ZONE_IDS.get(self.region, "Z0000000000000")
         if attribute_name == "DomainNameArn":
@@ -291,8 +300,8 @@ class HttpDomainName(_Model):
                                         account_id: str, region_name: str, **kwargs: Any) -> HttpDomainName:
         p = cloudformation_json["Properties"]
         _backend(account_id, region_name).create_domain_name(
-            domain_name=p["DomainName"], domain_name_configurations=p.get("DomainNameConfigurations", []),
-            mutual_tls_authentication=p.get("MutualTlsAuthentication"), tags=p.get("Tags") or {},
+            domain_name=p["DomainName"], domain_name_configurations=camel(p.get("DomainNameConfigurations", [])),
+            mutual_tls_authentication=camel(p.get("MutualTlsAuthentication")), tags=p.get("Tags") or {},
         )
         return cls(account_id, region_name, p["DomainName"])
 
