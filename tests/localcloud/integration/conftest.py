@@ -47,7 +47,7 @@ def _sam() -> str:
     return str(candidate) if candidate.exists() else "sam"
 
 
-def _globalctl() -> str:
+def globalctl_bin() -> str:
     return str(Path(sys.executable).with_name("globalctl"))
 
 
@@ -117,7 +117,7 @@ class LocalCloud:
         return result
 
     def params(self, env: str) -> str:
-        return self.run(_globalctl(), "--config", str(self.config), "params", env).stdout.strip()
+        return self.run(globalctl_bin(), "--config", str(self.config), "params", env).stdout.strip()
 
     def deploy(self, env: str, *overrides: str) -> subprocess.CompletedProcess:
         command = [_sam(), "deploy", "--config-file", str(self.config), "--config-env", env]

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from tests.localcloud.integration.conftest import http, wait_until
+from tests.localcloud.integration.conftest import globalctl_bin, http, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -159,6 +159,14 @@ def test_failover_through_the_global_entry_and_back(global_app):
         assert moved in ("us-east-1", "ap-southeast-1")
         answer = cloud.control("resolve", {"name": "api.global-backend.example", "from": "eu-west-2"})
         assert answer["region"] != "eu-west-1"
+        printed = cloud.run(globalctl_bin(), "--config", str(cloud.config), "local", "resolve",
+                            "api.global-backend.example", "--from", "eu-west-2").stdout
+        assert f"region {moved}" in printed
+        route53 = cloud.client("route53", "us-east-1")
+        check = next(c for c in route53.list_health_checks()["HealthChecks"]
+                     if c["HealthCheckConfig"]["FullyQualifiedDomainName"] == cloud.outputs["euw1"]["ApiHost"])
+        observations = route53.get_health_check_status(HealthCheckId=check["Id"])["HealthCheckObservations"]
+        assert observations and observations[0]["StatusReport"]["Status"].startswith("Failure")
     finally:
         cloud.control("heal", {"env": "euw1"})
     wait_until(lambda: routed("eu-west-2") == "eu-west-1", 20, "traffic from eu-west-2 to return to eu-west-1")
@@ -194,10 +202,14 @@ def test_a_redeployed_code_and_environment_change_takes_effect(global_app):
     assert marker in source
     app.write_text(source.replace('"x-served-by-region"', '"x-served-by-region-v2"', 1))
     try:
-        cloud.deploy("use1", "TableName=global-items", "Release=r-test-2")
+        cloud.deploy("use1", "TableName=global-items", "Release=r-test-2", "ThrottleBurstLimit=3",
+                     "ThrottleRateLimit=1")
         after = http("GET", f"{cloud.api('use1')}/health")
         assert after.json()["release"] == "r-test-2"
         assert after.headers.get("x-served-by-region-v2") == "us-east-1"
+        # The stage's new throttle applies: a burst of 3 at 1 request per second.
+        statuses = [http("GET", f"{cloud.api('use1')}/items/none").status for _ in range(8)]
+        assert statuses.count(429) >= 3, statuses
     finally:
         app.write_text(source)
     untouched = http("GET", f"{cloud.api('euw1')}/health")
