@@ -105,16 +105,19 @@ class StreamMappings:
                 if _table_of(config.get("EventSourceArn") or "") is not None:
                     wanted[config["UUID"]] = config
         with self._lock:
+            resume: dict[str, str | None] = {}
             for uuid in [u for u in self._pollers if u not in wanted or _differs(self._pollers[u][0], wanted[u])]:
                 _, poller = self._pollers.pop(uuid)
                 poller.stop()
+                resume[uuid] = poller.checkpoint()  # an updated mapping carries on where it was
             for uuid, config in wanted.items():
                 if uuid in self._pollers:
                     continue
                 region, table = _table_of(config["EventSourceArn"])  # type: ignore[misc]
                 reader = TableShardReader(self.account_id, region, table)
                 poller = StreamEventSourceMapping(uuid, config["FunctionArn"], config["EventSourceArn"], region, config,
-                                                  reader, self._outcome, self._on_failure)
+                                                  reader, self._outcome, self._on_failure,
+                                                  resume_after=resume.get(uuid))
                 self._pollers[uuid] = (config, poller)
 
     def notify(self, account_id: str, region: str, table_name: str) -> None:

@@ -237,7 +237,13 @@ def _patch_backend() -> None:
     def update_stack(self: CloudFormationBackend, name: str, template: str, role_arn: str | None,
                      parameters: list, tags: dict | None) -> Stack:
         stack = self.get_stack(name)
-        values = {p["ParameterKey"]: p.get("ParameterValue") for p in parameters or [] if "ParameterValue" in p}
+        # UsePreviousValue takes the previous input as the change-set path does (moto's UpdateStack
+        # reads only explicitly given inputs: a defaulted parameter raises KeyError there).
+        previous_inputs = stack.stack_parameters
+        parameters = [{"ParameterKey": p["ParameterKey"], "ParameterValue": previous_inputs[p["ParameterKey"]]}
+                      if p.get("UsePreviousValue") and p["ParameterKey"] in previous_inputs else p
+                      for p in parameters or []]
+        values = {p["ParameterKey"]: p.get("ParameterValue") for p in parameters if "ParameterValue" in p}
         template = _prepare(template, self.region_name, values)
         previous = _snapshot(stack)
         try:

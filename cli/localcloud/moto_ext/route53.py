@@ -35,6 +35,22 @@ class NoSuchTrafficPolicy(InvalidInput):
         self.status_code = 404  # type: ignore[misc]
 
 
+class NoSuchTrafficPolicyInstance(NoSuchTrafficPolicy):
+    code = "NoSuchTrafficPolicyInstance"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.code = "NoSuchTrafficPolicyInstance"
+
+
+class InvalidTrafficPolicyDocument(InvalidInput):
+    code = "InvalidTrafficPolicyDocument"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.code = "InvalidTrafficPolicyDocument"
+
+
 @dataclass
 class TrafficPolicyVersion:
     id: str
@@ -128,9 +144,11 @@ class TrafficPolicies:
         if not (fqdn == zone_name or fqdn.endswith("." + zone_name)):
             raise InvalidInput(f"{name} is not in the hosted zone {zone.name}")
         with self.lock:
-            if any(i.name == fqdn and i.hosted_zone_id == zone.id for i in self.instances.values()):
+            # The bare zone id (moto's zone.id is "/hostedzone/<id>"), as Route 53 returns it here and
+            # as ListTrafficPolicyInstancesByHostedZone is asked for it.
+            if any(i.name == fqdn and i.hosted_zone_id == zone.resource_id for i in self.instances.values()):
                 raise InvalidInput(f"TrafficPolicyInstanceAlreadyExists: {fqdn}")
-            instance = TrafficPolicyInstance(str(uuid.uuid4()), zone.id, fqdn, int(ttl), policy_id,
+            instance = TrafficPolicyInstance(str(uuid.uuid4()), zone.resource_id, fqdn, int(ttl), policy_id,
                                              int(version), policy.record_type)
             self.instances[instance.id] = instance
         hooks.routing_changed(account_id)
@@ -139,7 +157,7 @@ class TrafficPolicies:
     def instance(self, instance_id: str) -> TrafficPolicyInstance:
         with self.lock:
             if instance_id not in self.instances:
-                raise NoSuchTrafficPolicy(f"No traffic policy instance found with ID {instance_id}")
+                raise NoSuchTrafficPolicyInstance(f"No traffic policy instance found with ID {instance_id}")
             return self.instances[instance_id]
 
     def update_instance(self, account_id: str, instance_id: str, ttl: int, policy_id: str,
@@ -175,10 +193,10 @@ def _validate(document: str) -> None:
     try:
         parsed = json.loads(document)
     except ValueError as error:
-        raise InvalidInput(f"InvalidTrafficPolicyDocument: not JSON ({error})") from error
+        raise InvalidTrafficPolicyDocument(f"not JSON ({error})") from error
     problems = validate(parsed)
     if problems:
-        raise InvalidInput("InvalidTrafficPolicyDocument: " + "; ".join(problems))
+        raise InvalidTrafficPolicyDocument("; ".join(problems))
 
 
 # --- the API ------------------------------------------------------------------------------------
