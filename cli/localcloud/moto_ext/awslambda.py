@@ -4,7 +4,8 @@
   returns a canned error payload), with FunctionError when the handler failed;
 - creating, updating (code or configuration) or deleting a function tells the runtime, so a
   stack update that changes code or environment takes effect on the next invocation;
-- layers published from other accounts (Powertools') are accepted by ARN;
+- layers published from other accounts (Powertools') are accepted by ARN, and a template's Layers
+  and Architectures reach the function's configuration (moto's model drops them);
 - event source mappings are served by the local pollers, not by moto's delivery (which runs
   nothing and deletes the stream records it touched), so their changes are announced too;
 - a stack update of a function with inline code (Code.ZipFile) zips the source, as the create does.
@@ -86,10 +87,29 @@ def _update_from_cloudformation(original: Any) -> Any:
             zipped = base64.b64encode(LambdaFunction._create_zipfile_from_plaintext_code(code["ZipFile"]))
             properties = {**properties, "Code": {**code, "ZipFile": zipped}}
             cloudformation_json = {**cloudformation_json, "Properties": properties}
-        return original.__func__(cls, original_resource, new_resource_name, cloudformation_json, account_id,
-                                 region_name)
+        fn = original.__func__(cls, original_resource, new_resource_name, cloudformation_json, account_id,
+                               region_name)
+        return _template_only_properties(fn, cloudformation_json["Properties"])
 
     return classmethod(update)
+
+
+def _template_only_properties(fn: LambdaFunction, properties: dict[str, Any]) -> LambdaFunction:
+    """Layers and Architectures from the template: moto's CloudFormation model drops both."""
+    if "Layers" in properties:
+        fn.layers = fn._get_layers_data(list(properties["Layers"]))
+    if properties.get("Architectures"):
+        fn.architectures = list(properties["Architectures"])
+    return fn
+
+
+def _create_from_cloudformation(original: Any) -> Any:
+    def create(cls: type, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+               region_name: str, **kwargs: Any) -> LambdaFunction:
+        fn = original.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        return _template_only_properties(fn, cloudformation_json["Properties"])
+
+    return classmethod(create)
 
 
 def _layers_of_other_accounts(original: Any) -> Any:
@@ -110,6 +130,8 @@ def install() -> None:
     LambdaFunction.invoke = _invoke  # type: ignore[method-assign]
     LambdaFunction.update_from_cloudformation_json = _update_from_cloudformation(  # type: ignore[assignment]
         LambdaFunction.update_from_cloudformation_json)
+    LambdaFunction.create_from_cloudformation_json = _create_from_cloudformation(  # type: ignore[assignment]
+        LambdaFunction.create_from_cloudformation_json)
     for name in ("update_configuration", "update_function_code"):
         _announcing(name)
     _patch_backend()

@@ -155,3 +155,19 @@ def test_event_source_mapping_changes_are_announced(aws, function, monkeypatch):
     assert client.get_event_source_mapping(UUID=mapping["UUID"])["BatchSize"] == 5
     client.delete_event_source_mapping(UUID=mapping["UUID"])
     assert mappings_changed.calls == [(ACCOUNT, REGION)] * 3
+
+
+def test_a_templates_layers_and_architectures_reach_the_function(aws, stacks):
+    # moto's model drops both; SAM's Layers (Powertools' public layer) and arm64 must show as deployed.
+    name = unique("fnlayers")
+    layer = f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27"
+    template = {"Transform": "AWS::Serverless-2016-10-31", "Resources": {"Fn": {
+        "Type": "AWS::Serverless::Function", "Properties": {
+            "Runtime": "python3.13", "Handler": "index.handler", "Architectures": ["arm64"],
+            "Layers": [layer], "InlineCode": "def handler(e, c):\n    return 1\n"}}},
+        "Outputs": {"FnName": {"Value": {"Ref": "Fn"}}}}
+    stacks(REGION).create(name, template)
+    function_name = stacks(REGION).outputs(name)["FnName"]
+    configuration = aws("lambda", REGION).get_function_configuration(FunctionName=function_name)
+    assert configuration["Architectures"] == ["arm64"]
+    assert [entry["Arn"] for entry in configuration["Layers"]] == [layer]
