@@ -9,6 +9,9 @@ changes that arrive through a parameter inside Fn::If or a condition. Here an up
 3. updates, in dependency order, every kept resource whose *resolved* properties changed;
 4. deletes, in reverse dependency order, the resources that no longer exist (removed, or
    condition turned false), last, as CloudFormation's cleanup phase does.
+
+A change set describes the same plan (moto lists every resource of an UPDATE as Add, or nothing
+when only parameters change), with Replacement for the resources that are replaced.
 """
 
 from __future__ import annotations
@@ -147,5 +150,82 @@ def _delete(resources_map: Any, names: Iterable[str], old_json: dict[str, Any]) 
             log.warning("cleanup: deleting %s failed; the resource is left in place", name, exc_info=True)
 
 
+def _conditions_used(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if isinstance(node.get("Fn::If"), list) and node["Fn::If"]:
+            found.add(node["Fn::If"][0])
+        if isinstance(node.get("Condition"), str):
+            found.add(node["Condition"])
+        for value in node.values():
+            found |= _conditions_used(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _conditions_used(value)
+    return found
+
+
+def plan(live: Any, template: dict[str, Any], parameters: dict[str, Any] | None) -> list[dict[str, str]]:
+    """What an update would do, for a change set: Add / Modify (with Replacement) / Remove.
+
+    Read-only: the new parameters and conditions are evaluated on a scratch map, so nothing is
+    created; a change counts when the resource's JSON differs or a parameter or condition it uses
+    changed value, and a resource that refers to a replaced or added one is modified too."""
+    probe = parsing.ResourceMap(live.stack_id, live["AWS::StackName"], dict(parameters or live.input_parameters),
+                                live.tags, live._region_name, live._account_id, template, live.cross_stack_resources)
+    probe.load()
+    old, new = live._resource_json_map, template.get("Resources", {})
+    live_conditions = getattr(live, "lazy_condition_map", {})
+
+    def active(name: str) -> bool:
+        condition = new[name].get("Condition")
+        return not condition or bool(probe.lazy_condition_map[condition])
+
+    existing = {name for name in old if _exists(live, name)}
+    wanted = {name for name in new if active(name)}
+    changed_values = {k for k, v in probe.resolved_parameters.items() if live.resolved_parameters.get(k) != v}
+    changed_values |= {c for c in probe.lazy_condition_map
+                       if c not in live_conditions or bool(live_conditions[c]) != bool(probe.lazy_condition_map[c])}
+    changes: list[dict[str, str]] = []
+    moved: set[str] = set()
+    for name in dependency_order(new):
+        kind = new[name].get("Type", "?")
+        if name in wanted and name not in existing:
+            changes.append({"action": "Add", "name": name, "type": kind, "replacement": ""})
+            moved.add(name)
+        elif name in wanted:
+            used = references(new[name]) | _conditions_used(new[name])
+            if old[name] != new[name] or used & (changed_values | moved):
+                resource_class = parsing.resource_class_from_type(kind)
+                replaced = resource_class is None or hasattr(resource_class.update_from_cloudformation_json,
+                                                             "__isabstractmethod__")
+                changes.append({"action": "Modify", "name": name, "type": kind,
+                                "replacement": "True" if replaced else "False"})
+                if replaced:
+                    moved.add(name)
+    for name in reversed(dependency_order(old)):
+        if name in existing and name not in wanted:
+            changes.append({"action": "Remove", "name": name, "type": old[name].get("Type", "?"), "replacement": ""})
+    return changes
+
+
+def _change_set_diff(self: Any) -> list[Any]:
+    from moto.cloudformation.models import Change
+
+    result = []
+    for entry in plan(self.stack.resource_map, self.template_dict, self.parameters):
+        change = Change(action=entry["action"], logical_resource_id=entry["name"], resource_type=entry["type"])
+        if entry["replacement"]:
+            change.replacement = entry["replacement"]  # type: ignore[attr-defined]
+        resource = self.stack.resource_map._parsed_resources.get(entry["name"])
+        if entry["action"] != "Add" and resource is not None and hasattr(resource, "physical_resource_id"):
+            change.physical_resource_id = resource.physical_resource_id  # type: ignore[attr-defined]
+        result.append(change)
+    return result
+
+
 def install() -> None:
+    from moto.cloudformation.models import ChangeSet
+
     parsing.ResourceMap.update = update  # type: ignore[method-assign]
+    ChangeSet.diff = _change_set_diff  # type: ignore[method-assign]

@@ -406,3 +406,41 @@ def test_use_previous_value_keeps_inputs_and_resolves_ssm_names_again(aws, stack
         cfn.execute_change_set(StackName=name, ChangeSetName=change_set)
         assert stacks(REGION).status(name) == "UPDATE_COMPLETE"
         assert stacks(REGION).outputs(name) == {"Layer": layer, "Stage": stage}
+
+
+def test_an_update_change_set_lists_adds_modifies_with_replacement_and_removes(aws, stacks):
+    # moto lists every resource of an UPDATE change set as Add (or nothing when only parameters
+    # change); CloudFormation lists what the update would do.
+    name = unique("plan")
+    template = {
+        "Parameters": {"Mode": {"Type": "String"}, "Label": {"Type": "String"}},
+        "Conditions": {"Blue": {"Fn::Equals": [{"Ref": "Mode"}, "blue"]},
+                       "Green": {"Fn::Equals": [{"Ref": "Mode"}, "green"]}},
+        "Resources": {
+            "BlueQueue": {"Type": "AWS::SQS::Queue", "Condition": "Blue"},
+            "GreenQueue": {"Type": "AWS::SQS::Queue", "Condition": "Green"},
+            "Switch": {"Type": "AWS::SSM::Parameter", "Properties": {
+                "Name": f"/{name}/switch", "Type": "String",
+                "Value": {"Fn::If": ["Blue", "blue-side", "green-side"]}}},
+            "Untouched": {"Type": "AWS::SSM::Parameter", "Properties": {
+                "Name": f"/{name}/label", "Type": "String", "Value": {"Ref": "Label"}}},
+        },
+    }
+    stacks().deploy(name, template, Mode="blue", Label="same")
+    cfn = aws("cloudformation")
+    cfn.create_change_set(StackName=name, ChangeSetName="flip", TemplateBody=json.dumps(template),
+                          ChangeSetType="UPDATE", Parameters=[
+                              {"ParameterKey": "Mode", "ParameterValue": "green"},
+                              {"ParameterKey": "Label", "UsePreviousValue": True}])
+    changes = {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"]
+               for c in cfn.describe_change_set(ChangeSetName="flip", StackName=name)["Changes"]}
+    assert {k: v["Action"] for k, v in changes.items()} == {
+        "GreenQueue": "Add", "Switch": "Modify", "BlueQueue": "Remove"}
+    assert changes["Switch"]["Replacement"] in ("True", "False")
+    assert changes["BlueQueue"]["PhysicalResourceId"]
+
+    cfn.execute_change_set(ChangeSetName="flip", StackName=name)
+    assert aws("ssm").get_parameter(Name=f"/{name}/switch")["Parameter"]["Value"] == "green-side"
+    queues = aws("sqs").list_queues().get("QueueUrls", [])
+    assert any("GreenQueue" in url for url in queues if name in url)
+    assert not any("BlueQueue" in url for url in queues if name in url)
