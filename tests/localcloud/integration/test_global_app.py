@@ -192,6 +192,28 @@ def test_an_outage_queues_writes_and_heal_delivers_them(global_app):
     assert http("GET", f"{cloud.api('euw1')}/items/{item_id}").json()["data"] == {"during": "outage"}
 
 
+def test_a_partition_cuts_replication_only_and_the_errors_fault_answers_503(global_app):
+    cloud = global_app
+    item_id = f"partitioned-{uuid.uuid4().hex[:8]}"
+    cloud.control("fault", {"env": "apse1", "kind": "partition"})
+    try:
+        put = http("PUT", f"{cloud.api('apse1')}/items/{item_id}", {"data": {"side": "apse1"}})
+        assert put.status == 201, put.body  # the region still serves: only its replication is cut
+        wait_until(lambda: http("GET", f"{cloud.api('euw1')}/health").status == 200, 5, "euw1 to answer")
+        assert http("GET", f"{cloud.api('euw1')}/items/{item_id}").status == 404
+        cloud.control("fault", {"env": "use1", "kind": "errors", "error_rate": 1.0})
+        assert {http("GET", f"{cloud.api('use1')}/health").status for _ in range(5)} == {503}
+        status = cloud.control("status", {})
+        assert status["regions"]["apse1"]["fault"] == "partition"
+        assert status["regions"]["use1"]["fault"] == "errors"
+    finally:
+        cloud.control("heal", {"env": "all"})
+    read = wait_until(lambda: (r := http("GET", f"{cloud.api('euw1')}/items/{item_id}")).status == 200 and r, 10,
+                      "the partitioned write to arrive after heal")
+    assert read.json()["data"] == {"side": "apse1"}
+    assert http("GET", f"{cloud.api('use1')}/health").status == 200
+
+
 def test_a_redeployed_code_and_environment_change_takes_effect(global_app):
     cloud = global_app
     app = cloud.project / "src" / "api" / "app.py"
