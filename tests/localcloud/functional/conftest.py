@@ -9,7 +9,6 @@ moto's state is process-global: every test names its resources with `unique()`.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any, Callable, Iterator
 
@@ -18,6 +17,7 @@ import pytest
 from botocore.config import Config
 
 from localcloud.control_plane import ControlPlane
+from tests.localcloud.polling import wait_until
 from localcloud.moto_ext.hooks import hooks
 
 ACCOUNT = "123456789012"  # moto's default account
@@ -33,15 +33,7 @@ def unique(prefix: str) -> str:
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
-    """The first truthy value of condition(), or AssertionError once the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
+    return wait_until(condition, timeout, "the condition", interval)
 
 
 @pytest.fixture(scope="session")

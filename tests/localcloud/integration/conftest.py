@@ -12,18 +12,18 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
 
 from localcloud import lifecycle
+from tests.localcloud.polling import wait_until  # noqa: F401 - the tests import it from here
 
 ROOT = Path(__file__).resolve().parents[3]
 PROJECT_FILES = ("template.yaml", "regional", "global", "src", "samconfig.toml", "samconfig.strong.toml")
@@ -49,18 +49,6 @@ def _sam() -> str:
 
 def globalctl_bin() -> str:
     return str(Path(sys.executable).with_name("globalctl"))
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Poll a condition until it holds or the deadline passes (never a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 @dataclass
