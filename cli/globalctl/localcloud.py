@@ -92,7 +92,8 @@ class LocalCloudContext:
                 message = json.loads(error.read()).get("message", str(error))
             except ValueError:
                 message = str(error)
-            raise (UsageError if error.code < 500 else LocalCloudError)(message) from None
+            # 400: the command line asked for something that does not exist; 404 and 5xx: the cloud's state.
+            raise (UsageError if error.code == 400 else LocalCloudError)(message) from None
         except (urllib.error.URLError, OSError) as error:
             raise LocalCloudError(f"the local cloud does not answer at {state['endpoint']}: {error}") from None
 

@@ -52,9 +52,6 @@ class ApiCatalog:
                         return mapping.api_id
         return None
 
-    def has_api(self, region: str, api_id: str) -> bool:
-        return any(a.api_id == api_id for a in self.apis(region))
-
 
 def _deployed(account_id: str, region: str, api: Any) -> DeployedApi:
     integrations = {

@@ -16,6 +16,10 @@ class BadControlRequest(ValueError):
     pass
 
 
+class NothingRouted(LookupError):
+    """The name has no routing yet: the cloud's state, not the request, is what is missing."""
+
+
 def _json(status: int, body: Any) -> Response:
     return Response(json.dumps(body), status, content_type="application/json")
 
@@ -27,6 +31,8 @@ def _handler(work: Callable[[dict[str, Any]], Any]) -> Callable[[Request], Respo
             if not isinstance(body, dict):
                 raise BadControlRequest("the request body must be a JSON object")
             return _json(200, work(body))
+        except NothingRouted as error:
+            return _json(404, {"message": str(error)})
         except (BadControlRequest, UnknownRegion, ValueError) as error:
             return _json(400, {"message": str(error)})
 
@@ -62,7 +68,7 @@ def register_control(cloud: Any) -> None:
             raise BadControlRequest(f"unknown AWS region {location!r} for --from")
         resolved = cloud.dns.resolve(name, location)
         if resolved is None:
-            raise BadControlRequest(f"Route 53 has no routing for {name!r} (deploy the routing stack first)")
+            raise NothingRouted(f"Route 53 has no routing for {name!r} (deploy the routing stack first)")
         answer, record_type, via = resolved
         region = answer.region_of(answer.values[0]) if answer.values else None
         return {"name": name, "from": location, "type": record_type, "values": list(answer.values),

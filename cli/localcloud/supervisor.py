@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     args.state_dir = args.state_dir.resolve()  # workers run with their code dir as cwd
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("samtranslator.metrics").setLevel(logging.ERROR)  # "unpublished metrics" on every transform
     args.state_dir.mkdir(parents=True, exist_ok=True)
     regions, home = _topology(args.config)
     cloud = LocalCloud(args.state_dir, regions, home, args.base_port, args.health_interval_scale)
