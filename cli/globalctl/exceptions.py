@@ -40,3 +40,9 @@ class LocalCloudError(GlobalctlError):
 class LocalCloudNotRunning(LocalCloudError):
     def __init__(self) -> None:
         super().__init__("the local cloud is not running; start it with `globalctl local up`")
+
+
+class PlanError(GlobalctlError):
+    """Rollout or rollback options that cannot make a plan (numbers, release id, region choice)."""
+
+    exit_code = 2
