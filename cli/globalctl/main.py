@@ -8,7 +8,9 @@ import typer
 
 from globalctl import __version__
 from globalctl.commands import local
+from globalctl.commands.availability import availability
 from globalctl.commands.params import params
+from globalctl.commands.rollout import rollback, rollout
 from globalctl.commands.validate import validate
 
 app = typer.Typer(
@@ -38,4 +40,7 @@ def main(
 
 app.command()(validate)
 app.command()(params)
+app.command()(rollout)
+app.command()(rollback)
 local.register(app)
+app.command()(availability)

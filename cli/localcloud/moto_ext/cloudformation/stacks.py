@@ -189,19 +189,36 @@ NESTED = _Nested()
 
 
 def _patch_previous_values() -> None:
-    """UsePreviousValue of an AWS::SSM::Parameter::Value parameter reuses the parameter *name* and
-    resolves it again, as CloudFormation does (moto reuses the resolved value, which then fails
-    to resolve as a name on the next update)."""
+    """Parameters read back as CloudFormation reports them: a list parameter as its comma-separated
+    input, an AWS::SSM::Parameter::Value parameter as the parameter's *name* (its value under
+    ResolvedValue), so UsePreviousValue and a recorded-parameters restore resolve it again (moto
+    hands back the resolved value, which then fails to resolve as a name on the next update)."""
 
     def stack_parameters(self: Stack) -> dict[str, Any]:
-        values = dict(self.resource_map.resolved_parameters)
+        values = {}
         declared = (self.template_dict or {}).get("Parameters", {})
-        for name, slot in declared.items():
-            if str(slot.get("Type", "")).startswith("AWS::SSM::Parameter::Value"):
-                values[name] = self.resource_map.input_parameters.get(name, slot.get("Default"))
+        for name, value in self.resource_map.resolved_parameters.items():
+            kind = str(declared.get(name, {}).get("Type", ""))
+            if kind.startswith("AWS::SSM::Parameter::Value"):
+                value = self.resource_map.input_parameters.get(name, declared[name].get("Default"))
+            elif isinstance(value, list):
+                value = ",".join(str(v) for v in value)
+            values[name] = value if isinstance(value, str) else str(value)
         return values
 
+    def parameter_list(self: Stack) -> list[dict[str, Any]]:
+        declared = (self.template_dict or {}).get("Parameters", {})
+        hidden = set(getattr(self.resource_map, "no_echo_parameter_keys", []))
+        listed = []
+        for name, value in stack_parameters(self).items():
+            entry = {"ParameterKey": name, "ParameterValue": "****" if name in hidden else value}
+            if str(declared.get(name, {}).get("Type", "")).startswith("AWS::SSM::Parameter::Value"):
+                entry["ResolvedValue"] = self.resource_map.resolved_parameters[name]
+            listed.append(entry)
+        return listed
+
     Stack.stack_parameters = property(stack_parameters)  # type: ignore[assignment]
+    Stack.parameter_list = property(parameter_list)  # type: ignore[assignment]
 
 
 def install() -> None:

@@ -1,0 +1,177 @@
+"""`globalctl rollout` and `globalctl rollback`: a release to every region, safely, and back."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from datetime import datetime, timezone
+
+import typer
+
+from globalctl.context import Context
+from globalctl.errors import reported
+from globalctl.exceptions import GlobalctlError
+
+
+def _git_sha(context: Context) -> str | None:
+    try:
+        result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=context.topology.root,  # noqa: S603,S607
+                                capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def _regions(value: str | None) -> list[str] | None:
+    return [name.strip() for name in value.split(",") if name.strip()] if value else None
+
+
+def _print_plan(plan) -> None:  # noqa: ANN001 - a Plan; imported lazily
+    typer.echo(f"{plan.action} {plan.release}: max {plan.max_concurrent} region(s) at once, "
+               f"failure tolerance {plan.failure_tolerance}, bake {plan.bake_seconds} s")
+    for line in plan.describe():
+        typer.echo(f"  {line}")
+
+
+def _report(env: str, event: str, detail: str) -> None:
+    typer.echo(f"  {env:<10} {event}{': ' + detail if detail else ''}")
+
+
+def _table(outcome) -> None:  # noqa: ANN001 - an Outcome
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{outcome.status}")
+    for column in ("env", "region", "result", "phase", "seconds", "replication ms", "reason"):
+        table.add_column(column)
+    for result in outcome.results:
+        table.add_row(result.env, result.region, result.status, result.phase, f"{result.seconds:.1f}",
+                      "-" if result.replication_lag_ms is None else f"{result.replication_lag_ms:.0f}",
+                      result.reason[:120])
+    Console().print(table)
+
+
+def _execute(context: Context, plan, state=None) -> None:  # noqa: ANN001
+    from globalctl.rollout import stacks
+    from globalctl.rollout.executor import Executor
+    from globalctl.rollout.records import Records
+
+    if state is None:
+        for target in plan.targets:
+            stacks.check_deployable(context.topology.env(target.env))
+    executor = Executor(context, plan, Records(context.config_path), _report, state=state,
+                        parameters=context.stack_parameters)
+
+    def interrupted(*_: object) -> None:
+        typer.echo("  interrupt: finishing the regions in flight, then stopping", err=True)
+        executor.stop_requested.set()
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        outcome = executor.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    _table(outcome)
+    if outcome.status == "interrupted":
+        typer.echo("interrupted: `globalctl rollout --resume` continues, `globalctl rollback` undoes", err=True)
+        raise typer.Exit(130)
+    if not outcome.ok:
+        raise typer.Exit(1)
+
+
+@reported
+def rollout(
+    ctx: typer.Context,
+    release: str = typer.Option(None, "--release", help="Release id (default: git short sha + UTC time)."),
+    regions: str = typer.Option(None, "--regions", help="Region envs to roll out, comma-separated (default: all)."),
+    max_concurrent: int = typer.Option(1, "--max-concurrent", help="Regions deployed at once after the canary."),
+    failure_tolerance: int = typer.Option(0, "--failure-tolerance", help="Failed regions tolerated before stopping."),
+    bake: int = typer.Option(60, "--bake", help="Seconds each region's alarms must stay quiet after its deploy."),
+    canary: str = typer.Option(None, "--canary", help="The region env deployed first, alone (default: the first)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and stop."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the interrupted rollout."),
+    skip_validate: bool = typer.Option(False, "--skip-validate", help="Skip `globalctl validate` (not advised)."),
+) -> None:
+    """Roll a release out: table, canary, waves of regions, routing; each region drained, deployed,
+    gated (health, smoke, replication, alarms) and restored; a failure rolls every updated region back."""
+    from globalctl.rollout.plan import Plan, plan_rollout, release_id
+    from globalctl.rollout.records import Records
+
+    context = Context.from_typer(ctx)
+    if resume:
+        state = Records(context.config_path).current()
+        if not state or state.get("status") not in ("interrupted", "running"):
+            raise GlobalctlError("no interrupted rollout to resume")
+        plan = Plan.from_dict(state["plan"])
+        done = [env for env, result in state.get("results", {}).items() if result.get("status") == "deployed"]
+        left = plan.without(done)
+        typer.echo(f"resuming {plan.release}: {len(done)} target(s) done")
+        _print_plan(left)
+        state["plan"] = plan.to_dict()
+        _execute(context, left, state)
+        return
+    if not skip_validate:
+        findings = context.validate()
+        if findings:
+            for finding in findings:
+                typer.echo(str(finding), err=True)
+            raise GlobalctlError(f"validate found {len(findings)} problem(s); fix them before a rollout")
+    release = release or release_id(_git_sha(context), datetime.now(timezone.utc))
+    plan = plan_rollout(context.topology, release, regions=_regions(regions), canary=canary,
+                        max_concurrent=max_concurrent, failure_tolerance=failure_tolerance, bake_seconds=bake)
+    _print_plan(plan)
+    if dry_run:
+        return
+    if not yes and not typer.confirm(f"roll {release} out?"):
+        raise typer.Exit(1)
+    _execute(context, plan)
+
+
+@reported
+def rollback(
+    ctx: typer.Context,
+    to: str = typer.Option(None, "--to", help="The release to go back to (default: the one before the last)."),
+    regions: str = typer.Option(None, "--regions", help="Region envs, comma-separated (default: all)."),
+    max_concurrent: int = typer.Option(1, "--max-concurrent"),
+    yes: bool = typer.Option(False, "--yes", "-y"),
+) -> None:
+    """Put every region back on the previous (or named) release, last-deployed region first."""
+    from globalctl.rollout import stacks
+    from globalctl.rollout.plan import plan_rollback
+    from globalctl.rollout.records import Records
+
+    context = Context.from_typer(ctx)
+    records = Records(context.config_path)
+    target_release = to or _previous_release(records)
+    plan = plan_rollback(context.topology, target_release, regions=_regions(regions), max_concurrent=max_concurrent,
+                         include_routing=False)
+    missing = [t.env for t in plan.targets if records.release_snapshot(target_release, t.env) is None]
+    if missing:
+        raise GlobalctlError(f"release {target_release} has no record for {', '.join(missing)} "
+                             f"(known releases: {', '.join(records.releases()) or 'none'})")
+    _print_plan(plan)
+    if not yes and not typer.confirm(f"roll back to {target_release}?"):
+        raise typer.Exit(1)
+    failed = []
+    for wave in plan.waves:
+        for target in wave.targets:
+            _report(target.env, "restore", target_release)
+            try:
+                stacks.restore(records.release_snapshot(target_release, target.env))
+            except GlobalctlError as error:
+                failed.append(target.env)
+                _report(target.env, "failed", str(error))
+                continue
+            _report(target.env, "restored", "")
+    records.append_history({"action": "rollback", "release": target_release,
+                            "status": "failed" if failed else "complete", "regions": {}})
+    if failed:
+        raise GlobalctlError(f"rollback to {target_release} failed in {', '.join(failed)}")
+
+
+def _previous_release(records) -> str:  # noqa: ANN001
+    complete = [h["release"] for h in records.history() if h.get("action") == "rollout" and h.get("status") == "complete"]
+    if len(complete) < 2:
+        raise GlobalctlError("no earlier complete rollout to go back to; name one with --to")
+    return complete[-2]

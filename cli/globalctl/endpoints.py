@@ -1,0 +1,78 @@
+"""Where to send an HTTP request meant for a region's API, on AWS or on the local cloud.
+
+On AWS a stack's ApiEndpoint output is the URL. On the local cloud (AWS_ENDPOINT_URL on loopback
+and a running `globalctl local`), the same execute-api host is served by that region's loopback
+port: the request goes there with the original Host header, as the local API server expects.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body or b"null")
+        except ValueError:
+            return None
+
+
+def local_cloud_state(config_path: Path) -> dict[str, Any] | None:
+    """The running local cloud's state when this process targets it, else None."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    if urlparse(endpoint).hostname not in LOOPBACK:
+        return None
+    from localcloud import lifecycle
+
+    state = lifecycle.running_state(config_path.resolve().parent / ".globalctl" / "local")
+    return state if state and state.get("ready") else None
+
+
+class Endpoints:
+    def __init__(self, config_path: Path):
+        self.state = local_cloud_state(config_path)
+
+    @property
+    def local(self) -> bool:
+        return self.state is not None
+
+    def base(self, api_endpoint: str, region: str) -> tuple[str, str | None]:
+        """(base URL, Host header or None) for a region's ApiEndpoint output."""
+        if self.state is None:
+            return api_endpoint.rstrip("/"), None
+        for info in self.state["regions"].values():
+            if info["region"] == region:
+                return info["api_url"], urlparse(api_endpoint).hostname
+        raise LookupError(f"the local cloud serves no region {region}")
+
+    def request(self, method: str, api_endpoint: str, region: str, path: str, body: Any = None,
+                headers: dict[str, str] | None = None, timeout: float = TIMEOUT_SECONDS) -> Response:
+        base, host = self.base(api_endpoint, region)
+        data = None if body is None else json.dumps(body).encode()
+        sent = {"content-type": "application/json", **(headers or {})}
+        if host:
+            sent["Host"] = host
+        request = urllib.request.Request(base + path, data=data, method=method, headers=sent)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only
+                return Response(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
+        except urllib.error.HTTPError as error:
+            return Response(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+        except (urllib.error.URLError, OSError) as error:
+            return Response(0, {}, str(error).encode())

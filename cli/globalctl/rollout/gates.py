@@ -1,0 +1,118 @@
+"""The gates a region passes after its deploy, before it takes traffic again:
+
+1. health: /health through the region's own API answers 200 with the new release;
+2. smoke: a write and a read of a canary item through that region;
+3. replication canary: that item is readable through another region within a bound;
+4. alarms: none of the region's alarms goes to ALARM during the bake time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from globalctl import aws
+from globalctl.endpoints import Endpoints
+
+HEALTH_TIMEOUT_SECONDS = 60.0
+REPLICATION_BOUND_SECONDS = 10.0
+POLL_SECONDS = 0.5
+
+
+class GateFailed(Exception):
+    def __init__(self, gate: str, reason: str):
+        super().__init__(f"{gate} gate: {reason}")
+        self.gate = gate
+        self.reason = reason
+
+
+@dataclass
+class RegionApi:
+    env: str
+    region: str
+    endpoint: str  # the stack's ApiEndpoint output
+    alarms: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GateReport:
+    health_ms: float = 0.0
+    replication_lag_ms: float | None = None
+    alarms_checked: int = 0
+
+
+def _until(check: Callable[[], str | None], timeout: float) -> str | None:
+    """Poll check() (None = passed, else why not) until it passes or time runs out; the last reason."""
+    deadline = time.monotonic() + timeout
+    reason = check()
+    while reason is not None and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        reason = check()
+    return reason
+
+
+def health(endpoints: Endpoints, api: RegionApi, release: str, timeout: float = HEALTH_TIMEOUT_SECONDS) -> float:
+    started = time.monotonic()
+
+    def check() -> str | None:
+        response = endpoints.request("GET", api.endpoint, api.region, "/health")
+        body = response.json() or {}
+        if response.status != 200:
+            return f"/health answered {response.status or 'nothing'}: {response.body[:200]!r}"
+        if body.get("release") != release:
+            return f"/health reports release {body.get('release')!r}, not {release!r}"
+        return None
+
+    reason = _until(check, timeout)
+    if reason:
+        raise GateFailed("health", reason)
+    return (time.monotonic() - started) * 1000
+
+
+def smoke(endpoints: Endpoints, api: RegionApi, release: str) -> str:
+    """Write then read a canary item through the region; its id."""
+    item_id = f"globalctl-canary-{api.env}"
+    payload = {"data": {"release": release, "written_at": time.time()}}
+    written = endpoints.request("PUT", api.endpoint, api.region, f"/items/{item_id}", payload)
+    if written.status not in (200, 201):
+        raise GateFailed("smoke", f"PUT /items/{item_id} answered {written.status}: {written.body[:200]!r}")
+    read = endpoints.request("GET", api.endpoint, api.region, f"/items/{item_id}")
+    if read.status != 200 or (read.json() or {}).get("data") != payload["data"]:
+        raise GateFailed("smoke", f"GET /items/{item_id} did not return what was written ({read.status})")
+    return item_id
+
+
+def replication(endpoints: Endpoints, source: RegionApi, other: RegionApi, item_id: str, release: str,
+                bound: float = REPLICATION_BOUND_SECONDS) -> float:
+    """Milliseconds until the canary written in `source` is readable in `other`."""
+    started = time.monotonic()
+    wanted = f"/items/{item_id}"
+
+    def check() -> str | None:
+        response = endpoints.request("GET", other.endpoint, other.region, wanted)
+        data = (response.json() or {}).get("data") if response.status == 200 else None
+        if not data or data.get("release") != release:
+            return f"not readable in {other.env} ({other.region}) yet"
+        return None
+
+    reason = _until(check, bound)
+    if reason:
+        raise GateFailed("replication", f"{reason} after {bound:.0f} s")
+    return (time.monotonic() - started) * 1000
+
+
+def alarms_quiet(api: RegionApi, bake_seconds: float) -> int:
+    """No alarm of the region in ALARM from now through the bake time; how many were watched."""
+    if not api.alarms:
+        return 0
+    cloudwatch = aws.client("cloudwatch", api.region)
+    deadline = time.monotonic() + bake_seconds
+    while True:
+        found = cloudwatch.describe_alarms(AlarmNames=api.alarms[:100])["MetricAlarms"]
+        firing = [a["AlarmName"] for a in found if a.get("StateValue") == "ALARM"]
+        if firing:
+            raise GateFailed("alarms", f"in ALARM: {', '.join(firing)}")
+        if time.monotonic() >= deadline:
+            return len(found)
+        time.sleep(min(5.0, max(0.1, deadline - time.monotonic())))

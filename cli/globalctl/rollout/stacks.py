@@ -1,0 +1,172 @@
+"""The stack side of a rollout: record a stack as it is, deploy a release with the real
+`sam deploy --config-env <env>`, and put a stack back to what was recorded.
+
+Rolling back to the recorded template and parameters (CloudFormation UpdateStack) needs no build
+artifacts of the previous release: the recorded template already points at its uploaded code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from typing import Any
+
+from globalctl import aws
+from globalctl.exceptions import GlobalctlError
+from globalctl.topology import Environment, Topology, render_overrides
+
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+BUSY = ("_IN_PROGRESS",)
+BROKEN = ("UPDATE_ROLLBACK_FAILED", "ROLLBACK_FAILED", "DELETE_FAILED")
+# CloudFormation takes an inline TemplateBody up to 51,200 bytes; a larger one goes through S3.
+MAX_TEMPLATE_BODY = 51_200
+SAM_TIMEOUT_SECONDS = 3600
+
+
+class DeployFailed(GlobalctlError):
+    """sam deploy (or a restore) did not leave the stack complete."""
+
+
+@dataclass
+class Snapshot:
+    """A stack as it stood before this rollout touched it; None fields: it did not exist."""
+
+    env: str
+    stack_name: str
+    region: str
+    template: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    status: str | None = None
+
+    @property
+    def existed(self) -> bool:
+        return self.template is not None
+
+    @property
+    def release(self) -> str | None:
+        return self.tags.get("release") or self.parameters.get("Release")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Snapshot:
+        return cls(**data)
+
+
+def check_deployable(env: Environment) -> dict | None:
+    """The stack, if any; refuses a stack in flight or stuck, as CloudFormation would refuse it."""
+    stack = aws.describe_stack(env.stack_name, env.region)
+    if stack is None:
+        return None
+    status = stack["StackStatus"]
+    if status.endswith(BUSY):
+        raise GlobalctlError(f"{env.name}: stack {env.stack_name} is {status}; wait for it to finish")
+    if status in BROKEN:
+        raise GlobalctlError(f"{env.name}: stack {env.stack_name} is {status}; repair it first "
+                             f"(see `aws cloudformation continue-update-rollback`)")
+    return stack
+
+
+def snapshot(env: Environment) -> Snapshot:
+    stack = check_deployable(env)
+    if stack is None or stack["StackStatus"] in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"):
+        return Snapshot(env.name, env.stack_name, env.region)
+    body = aws.client("cloudformation", env.region).get_template(
+        StackName=env.stack_name, TemplateStage="Original")["TemplateBody"]
+    return Snapshot(
+        env.name, env.stack_name, env.region,
+        template=body if isinstance(body, str) else json.dumps(body),
+        parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])},
+        tags={t["Key"]: t["Value"] for t in stack.get("Tags", [])},
+        status=stack["StackStatus"],
+    )
+
+
+def release_tags(env: Environment, release: str) -> str:
+    tags = dict(pair.split("=", 1) for pair in str(env.raw.get("tags", "")).split() if "=" in pair)
+    tags["release"] = release
+    return " ".join(f"{key}={value}" for key, value in tags.items())
+
+
+def deploy_command(topology: Topology, env: Environment, parameters: dict[str, str], release: str) -> list[str]:
+    from globalctl.lint import sam_executable
+
+    return [sam_executable(), "deploy", "--config-file", str(topology.config_path.resolve()),
+            "--config-env", env.name, "--parameter-overrides", render_overrides(parameters),
+            "--tags", release_tags(env, release), "--no-progressbar"]
+
+
+def sam_deploy(topology: Topology, env: Environment, parameters: dict[str, str], release: str) -> str:
+    """Run `sam deploy --config-env <env>` with the release; its output, or DeployFailed."""
+    command = deploy_command(topology, env, parameters, release)
+    environ = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+    result = subprocess.run(command, cwd=topology.root, env=environ, capture_output=True, text=True,  # noqa: S603
+                            timeout=SAM_TIMEOUT_SECONDS, check=False)
+    output = result.stdout + result.stderr
+    if result.returncode != 0 and "No changes to deploy" not in output:
+        raise DeployFailed(f"{env.name}: sam deploy failed: {_last_error(output)}")
+    return output
+
+
+def _last_error(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error")]
+    return (errors or lines or ["no output"])[-1][:400]
+
+
+def restore(snap: Snapshot) -> None:
+    """Put the stack back to its recorded template and parameters (or delete it if it was new)."""
+    from botocore.exceptions import ClientError
+
+    cloudformation = aws.client("cloudformation", snap.region)
+    if not snap.existed:
+        if aws.describe_stack(snap.stack_name, snap.region) is not None:
+            cloudformation.delete_stack(StackName=snap.stack_name)
+            cloudformation.get_waiter("stack_delete_complete").wait(
+                StackName=snap.stack_name, WaiterConfig={"Delay": 2, "MaxAttempts": 900})
+        return
+    template = _template_argument(snap)
+    try:
+        cloudformation.update_stack(
+            StackName=snap.stack_name, **template, Capabilities=CAPABILITIES,
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in snap.parameters.items()],
+            Tags=[{"Key": k, "Value": v} for k, v in snap.tags.items()])
+    except ClientError as error:
+        if "No updates are to be performed" in str(error):
+            return
+        raise DeployFailed(f"{snap.env}: restoring {snap.stack_name}: {error}") from None
+    wait_settled(snap.region, snap.stack_name)
+    stack = aws.describe_stack(snap.stack_name, snap.region) or {}
+    if stack.get("StackStatus") != "UPDATE_COMPLETE":
+        raise DeployFailed(f"{snap.env}: restoring {snap.stack_name} ended {stack.get('StackStatus')}")
+
+
+def _template_argument(snap: Snapshot) -> dict[str, str]:
+    body = snap.template or ""
+    if len(body.encode()) <= MAX_TEMPLATE_BODY:
+        return {"TemplateBody": body}
+    bucket = aws.stack_outputs("aws-sam-cli-managed-default", snap.region).get("SourceBucket")
+    if not bucket:
+        raise DeployFailed(f"{snap.env}: the recorded template is over 51,200 bytes and there is no SAM "
+                           f"managed bucket in {snap.region} to stage it")
+    key = f"globalctl/restore/{snap.stack_name}.template"
+    aws.client("s3", snap.region).put_object(Bucket=bucket, Key=key, Body=body.encode())
+    return {"TemplateURL": f"https://{bucket}.s3.{snap.region}.amazonaws.com/{key}"}
+
+
+def wait_settled(region: str, stack_name: str) -> str:
+    """Wait until the stack is no longer in progress; its final status."""
+    import time
+
+    deadline = time.monotonic() + SAM_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        stack = aws.describe_stack(stack_name, region)
+        status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
+        if not status.endswith(BUSY):
+            return status
+        time.sleep(2)
+    raise DeployFailed(f"{stack_name} in {region} did not settle within {SAM_TIMEOUT_SECONDS} s")

@@ -1,0 +1,125 @@
+"""A region's share of the global traffic: drained (weight 0: out of the traffic policy's rule or
+the latency records, its health check kept) or serving, through the routing stack's Weights.
+
+The change is a CloudFormation update of the routing stack with its previous template, so the
+routing stays exactly what `sam deploy --config-env routing` made, but for one weight.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+
+from globalctl import aws
+from globalctl.endpoints import Endpoints
+from globalctl.exceptions import GlobalctlError
+from globalctl.parameters import DEFAULT_WEIGHT, weights_from_deployed
+from globalctl.rollout.stacks import CAPABILITIES, wait_settled
+from globalctl.topology import Topology
+
+OBSERVE_TIMEOUT_SECONDS = 60.0
+# One routing stack carries every region's weight: regions of a wave drain one update at a time,
+# each reading the weights the previous one left (CloudFormation refuses concurrent updates anyway).
+_ROUTING_LOCK = threading.Lock()
+# On AWS a drain is observable only through DNS: waiting out the record TTL is the honest bound.
+MAX_TTL_WAIT_SECONDS = 60
+
+
+class RoutingMissing(GlobalctlError):
+    """Draining needs the routing stack, and it is not deployed."""
+
+
+def _routing(topology: Topology) -> tuple[str, str, dict[str, str]]:
+    routing = topology.routing
+    if routing is None:
+        raise RoutingMissing("samconfig has no routing environment (template_file = \"global/routing.yaml\")")
+    stack = aws.describe_stack(routing.stack_name, routing.region)
+    if stack is None:
+        raise RoutingMissing(f"the routing stack {routing.stack_name} is not deployed in {routing.region}: "
+                             f"deploy it first (globalctl rollout deploys it last)")
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    return routing.stack_name, routing.region, parameters
+
+
+def weights(topology: Topology) -> dict[str, int]:
+    """Each region env's deployed weight (envs the routing does not know yet: DEFAULT_WEIGHT)."""
+    _, _, parameters = _routing(topology)
+    deployed = weights_from_deployed(parameters)
+    return {env.name: deployed.get(env.name, DEFAULT_WEIGHT) for env in topology.regions}
+
+
+def serving(topology: Topology) -> dict[str, bool]:
+    return {env: weight > 0 for env, weight in weights(topology).items()}
+
+
+def set_weight(topology: Topology, env_name: str, weight: int) -> bool:
+    """Set one region's weight; False when it already had it."""
+    topology.env(env_name)
+    with _ROUTING_LOCK:
+        return _set_weight(topology, env_name, weight)
+
+
+def _set_weight(topology: Topology, env_name: str, weight: int) -> bool:
+    from botocore.exceptions import ClientError
+
+    stack_name, region, parameters = _routing(topology)
+    current = weights(topology)
+    if current.get(env_name) == weight:
+        return False
+    current[env_name] = weight
+    if all(value == 0 for value in current.values()):
+        raise GlobalctlError(f"draining {env_name} would drain every region: at least one must serve")
+    envs = [e for e in parameters.get("Envs", "").split(",") if e]
+    if env_name not in envs:
+        raise GlobalctlError(f"the deployed routing does not route {env_name} yet: run a rollout first")
+    given = {"Weights": ",".join(str(current.get(env, DEFAULT_WEIGHT)) for env in envs)}
+    cloudformation = aws.client("cloudformation", region)
+    try:
+        cloudformation.update_stack(
+            StackName=stack_name, UsePreviousTemplate=True, Capabilities=CAPABILITIES,
+            Parameters=[{"ParameterKey": key, "ParameterValue": given[key]} if key in given
+                        else {"ParameterKey": key, "UsePreviousValue": True} for key in parameters])
+    except ClientError as error:
+        if "No updates are to be performed" in str(error):
+            return False
+        raise GlobalctlError(f"updating the routing stack: {error}") from None
+    status = wait_settled(region, stack_name)
+    if status != "UPDATE_COMPLETE":
+        raise GlobalctlError(f"the routing stack update ended {status}")
+    return True
+
+
+def wait_observed(topology: Topology, endpoints: Endpoints, env_name: str, drained: bool) -> float:
+    """Seconds until the routing answers as changed, seen from the region's own location.
+
+    On the local cloud the resolver is asked directly; on AWS, only DNS would tell, so the wait
+    is the record TTL (bounded)."""
+    started = time.monotonic()
+    region = topology.env(env_name).region
+    if not endpoints.local:
+        _, _, parameters = _routing(topology)
+        time.sleep(min(int(parameters.get("RecordTtl", "60") or 60), MAX_TTL_WAIT_SECONDS))
+        return time.monotonic() - started
+    name = _routing(topology)[2].get("RecordName", "")
+    deadline = started + OBSERVE_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        answered = _local_resolve(endpoints, name, region)
+        if answered is not None and (answered != region) == drained:
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise GlobalctlError(f"{env_name}: the routing did not {'drain' if drained else 'restore'} it within "
+                         f"{OBSERVE_TIMEOUT_SECONDS:.0f} s")
+
+
+def _local_resolve(endpoints: Endpoints, name: str, location: str) -> str | None:
+    assert endpoints.state is not None
+    request = urllib.request.Request(f"{endpoints.state['endpoint']}/_localcloud/resolve", method="POST",
+                                     data=json.dumps({"name": name, "from": location}).encode(),
+                                     headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback control call
+            return json.loads(response.read()).get("region")
+    except OSError:
+        return None
