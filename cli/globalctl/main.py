@@ -11,6 +11,7 @@ from globalctl.commands import local
 from globalctl.commands.availability import availability
 from globalctl.commands.params import params
 from globalctl.commands.rollout import rollback, rollout
+from globalctl.commands.status import status
 from globalctl.commands.validate import validate
 
 app = typer.Typer(
@@ -42,5 +43,6 @@ app.command()(validate)
 app.command()(params)
 app.command()(rollout)
 app.command()(rollback)
+app.command()(status)
 local.register(app)
 app.command()(availability)

@@ -51,7 +51,7 @@ def _table(outcome) -> None:  # noqa: ANN001 - an Outcome
     Console().print(table)
 
 
-def _execute(context: Context, plan, state=None) -> None:  # noqa: ANN001
+def _execute(context: Context, plan, state=None, gate_timeout: float = 60.0) -> None:  # noqa: ANN001
     from globalctl.rollout import stacks
     from globalctl.rollout.executor import Executor
     from globalctl.rollout.records import Records
@@ -60,7 +60,7 @@ def _execute(context: Context, plan, state=None) -> None:  # noqa: ANN001
         for target in plan.targets:
             stacks.check_deployable(context.topology.env(target.env))
     executor = Executor(context, plan, Records(context.config_path), _report, state=state,
-                        parameters=context.stack_parameters)
+                        parameters=context.stack_parameters, gate_timeout=gate_timeout)
 
     def interrupted(*_: object) -> None:
         typer.echo("  interrupt: finishing the regions in flight, then stopping", err=True)
@@ -92,6 +92,8 @@ def rollout(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted rollout."),
     skip_validate: bool = typer.Option(False, "--skip-validate", help="Skip `globalctl validate` (not advised)."),
+    gate_timeout: float = typer.Option(60.0, "--gate-timeout", min=1.0,
+                                       help="Seconds a region has to report healthy on the new release."),
 ) -> None:
     """Roll a release out: table, canary, waves of regions, routing; each region drained, deployed,
     gated (health, smoke, replication, alarms) and restored; a failure rolls every updated region back."""
@@ -109,7 +111,7 @@ def rollout(
         typer.echo(f"resuming {plan.release}: {len(done)} target(s) done")
         _print_plan(left)
         state["plan"] = plan.to_dict()
-        _execute(context, left, state)
+        _execute(context, left, state, gate_timeout)
         return
     if not skip_validate:
         findings = context.validate()
@@ -125,7 +127,7 @@ def rollout(
         return
     if not yes and not typer.confirm(f"roll {release} out?"):
         raise typer.Exit(1)
-    _execute(context, plan)
+    _execute(context, plan, gate_timeout=gate_timeout)
 
 
 @reported

@@ -50,12 +50,14 @@ class Outcome:
 
 class Executor:
     def __init__(self, context: Any, plan: Plan, records: Records, report: Report, *,
-                 state: dict[str, Any] | None = None, parameters: Callable[[str], dict[str, str]]):
+                 state: dict[str, Any] | None = None, parameters: Callable[[str], dict[str, str]],
+                 gate_timeout: float = gates.HEALTH_TIMEOUT_SECONDS):
         self.context = context  # needs .topology and .config_path
         self.plan = plan
         self.records = records
         self.report = report
         self.parameters = parameters  # env name -> the full parameter overrides of its stack
+        self.gate_timeout = gate_timeout
         self.endpoints = Endpoints(context.config_path)
         self.state = state or records.start(plan)
         self.results = {t.env: TargetResult(t.env, t.kind, t.region) for t in plan.targets}
@@ -198,7 +200,7 @@ class Executor:
         api = self._api(target.env)
         if api is None:
             raise gates.GateFailed("health", "the stack has no ApiEndpoint output")
-        gates.health(self.endpoints, api, self.plan.release)
+        gates.health(self.endpoints, api, self.plan.release, self.gate_timeout)
         item_id = gates.smoke(self.endpoints, api, self.plan.release)
         other = next((a for env in self.context.topology.regions if env.name != target.env
                       and (a := self._api(env.name)) is not None), None)

@@ -18,6 +18,7 @@ from globalctl.endpoints import Endpoints
 HEALTH_TIMEOUT_SECONDS = 60.0
 REPLICATION_BOUND_SECONDS = 10.0
 POLL_SECONDS = 0.5
+REPLICATION_POLL_SECONDS = 0.02  # the lag is measured by this poll: keep it fine-grained
 
 
 class GateFailed(Exception):
@@ -42,12 +43,12 @@ class GateReport:
     alarms_checked: int = 0
 
 
-def _until(check: Callable[[], str | None], timeout: float) -> str | None:
+def _until(check: Callable[[], str | None], timeout: float, poll: float = POLL_SECONDS) -> str | None:
     """Poll check() (None = passed, else why not) until it passes or time runs out; the last reason."""
     deadline = time.monotonic() + timeout
     reason = check()
     while reason is not None and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
+        time.sleep(poll)
         reason = check()
     return reason
 
@@ -96,7 +97,7 @@ def replication(endpoints: Endpoints, source: RegionApi, other: RegionApi, item_
             return f"not readable in {other.env} ({other.region}) yet"
         return None
 
-    reason = _until(check, bound)
+    reason = _until(check, bound, REPLICATION_POLL_SECONDS)
     if reason:
         raise GateFailed("replication", f"{reason} after {bound:.0f} s")
     return (time.monotonic() - started) * 1000

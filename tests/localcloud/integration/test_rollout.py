@@ -1,0 +1,114 @@
+"""globalctl rollout end to end on the local cloud: v1 everywhere, then releases that fail their
+gates (in the canary, then in the second wave) and must leave every region serving v1.
+
+A failing release is one whose /health answers 503: the region env's samconfig overrides deploy it
+with ServiceSwitch=out-of-service, the way a test parameter picks a bad build.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.localcloud.integration.conftest import (
+    copy_project,
+    globalctl_bin,
+    http,
+    start_cloud,
+    stop_cloud,
+)
+
+pytestmark = pytest.mark.slow
+
+REGIONS = {"euw1": "eu-west-1", "use1": "us-east-1", "apse1": "ap-southeast-1"}
+FAST = ("--yes", "--bake", "0", "--gate-timeout", "5", "--skip-validate")
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory):
+    project = copy_project(tmp_path_factory.mktemp("rollout"))
+    cloud = start_cloud(project, "samconfig.toml")
+    try:
+        yield cloud
+    finally:
+        stop_cloud(cloud)
+
+
+def globalctl(cloud, *args: str):
+    return cloud.run(globalctl_bin(), "--config", str(cloud.config), *args, check=False)
+
+
+def released(cloud) -> dict[str, str | None]:
+    """Each region's release as its own /health reports it."""
+    return {env: http("GET", f"{cloud.api(env)}/health").json().get("release") for env in REGIONS}
+
+
+def stack_updated(cloud, env: str) -> str:
+    stack = cloud.client("cloudformation", REGIONS[env]).describe_stacks(StackName="global-backend")["Stacks"][0]
+    return str(stack.get("LastUpdatedTime") or stack["CreationTime"])
+
+
+def switch_off(cloud, env: str) -> None:
+    """Make env's next deploys answer 503 on /health (the bad build of this test)."""
+    text = cloud.config.read_text()
+    pattern = rf'(\[{env}\.deploy\.parameters\][^\[]*?parameter_overrides = ")([^"]*)"'
+    text, count = re.subn(pattern, r'\1\2 ServiceSwitch=out-of-service"', text, flags=re.S)
+    assert count == 1
+    cloud.config.write_text(text)
+
+
+def switch_on(cloud, env: str) -> None:
+    cloud.config.write_text(cloud.config.read_text().replace(" ServiceSwitch=out-of-service", ""))
+
+
+def test_1_rollout_v1_reaches_every_region_and_the_routing(cloud):
+    result = globalctl(cloud, "rollout", "--release", "v1", *FAST)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert released(cloud) == {env: "v1" for env in REGIONS}
+    for location, region in (("eu-west-2", "eu-west-1"), ("us-west-2", "us-east-1"), ("ap-northeast-1", "ap-southeast-1")):
+        answer = http("GET", f"{cloud.state['global_url']}/health", headers={"X-Client-Location": location})
+        assert answer.status == 200 and answer.json()["release"] == "v1"
+        assert answer.headers["x-routed-to"] == region
+    status = globalctl(cloud, "status", "--json")
+    assert status.returncode == 0, status.stdout + status.stderr
+    report = json.loads(status.stdout)
+    assert {env: r["release"] for env, r in report["regions"].items()} == {env: "v1" for env in REGIONS}
+    assert all(r["healthy"] and r["serving"] for r in report["regions"].values())
+    assert report["table"]["mode"] == "EVENTUAL" and set(report["table"]["replicas"]) == set(REGIONS.values())
+    history = json.loads((cloud.project / ".globalctl" / "history.json").read_text())
+    assert history[-1]["release"] == "v1" and history[-1]["status"] == "complete"
+
+
+def test_2_a_canary_failing_its_health_gate_is_rolled_back_and_nothing_else_is_touched(cloud):
+    untouched = {env: stack_updated(cloud, env) for env in ("use1", "apse1")}
+    switch_off(cloud, "euw1")
+    try:
+        result = globalctl(cloud, "rollout", "--release", "v2", *FAST)
+    finally:
+        switch_on(cloud, "euw1")
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "rolled back" in result.stdout and "health gate" in result.stdout
+    assert released(cloud) == {env: "v1" for env in REGIONS}
+    assert {env: stack_updated(cloud, env) for env in ("use1", "apse1")} == untouched
+    weights = cloud.client("cloudformation", "us-east-1").describe_stacks(
+        StackName="global-backend-routing")["Stacks"][0]["Parameters"]
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in weights}["Weights"] == "1,1,1"
+
+
+def test_3_a_failure_in_the_second_wave_rolls_every_updated_region_back(cloud):
+    switch_off(cloud, "use1")
+    try:
+        result = globalctl(cloud, "rollout", "--release", "v3", *FAST)
+    finally:
+        switch_on(cloud, "use1")
+    assert result.returncode == 1, result.stdout[-3000:]
+    state = json.loads((cloud.project / ".globalctl" / "rollouts" / "current.json").read_text())
+    assert state["status"] == "rolled back"
+    assert state["results"]["euw1"]["status"] == "rolled back"  # it had been deployed, then undone
+    assert state["results"]["use1"]["status"] == "rolled back"
+    assert state["results"]["apse1"]["status"] == "pending"
+    assert released(cloud) == {env: "v1" for env in REGIONS}
+    answer = http("GET", f"{cloud.state['global_url']}/health", headers={"X-Client-Location": "eu-west-2"})
+    assert answer.json()["release"] == "v1" and answer.headers["x-routed-to"] == "eu-west-1"
