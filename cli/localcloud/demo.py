@@ -1,7 +1,8 @@
 """`make demo`: the whole global app on the local cloud, then a smoke check a person can read.
 
-Starts the local cloud (restarting it if one runs), deploys the table, every region and the
-routing with the unmodified `sam deploy --config-env <env>`, then: a write through euw1, the same
+Starts the local cloud (restarting it if one runs), rolls a release out with `globalctl rollout`
+(the table, every region and the routing, each a real `sam deploy --config-env <env>`, gated),
+prints `globalctl status`, then: a write through euw1, the same
 item read through apse1 once replicated, the global entry answering two client locations from
 their nearest region, an outage of euw1 moving its traffic elsewhere, and heal.
 """
@@ -78,21 +79,18 @@ def _until(condition: Callable[[], Any], timeout: float) -> Any:
 
 
 def deploy_everything(state: dict[str, Any]) -> None:
-    from globalctl import topology
-
+    """globalctl rollout: the table, the canary, the other regions, then the routing, each gated."""
     env = _env(state)
-    top = topology.load(CONFIG)
-    order = [top.table] + list(top.regions) + [top.routing]
-    for target in order:
-        if target is None:
-            continue
-        started = time.monotonic()
-        command = [_bin("sam"), "deploy", "--config-env", target.name]
-        if target.kind in ("table", "routing"):
-            command += ["--parameter-overrides", _run([_bin("globalctl"), "params", target.name], env).strip()]
-        _run(command, env)
-        say(f"  sam deploy --config-env {target.name:<8} {target.stack_name} in {target.region}"
-            f"  ({time.monotonic() - started:.1f} s)")
+    started = time.monotonic()
+    release = f"demo-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+    command = [_bin("globalctl"), "rollout", "--release", release, "--yes", "--bake", "2", "--skip-validate"]
+    result = subprocess.run(command, env=env, text=True, check=False, timeout=900)
+    if result.returncode != 0:
+        raise DemoFailed(f"globalctl rollout exited {result.returncode}")
+    say(f"  rolled out {release} in {time.monotonic() - started:.0f} s; globalctl status:")
+    status = subprocess.run([_bin("globalctl"), "status"], env=env, text=True, check=False, timeout=120)
+    if status.returncode != 0:
+        raise DemoFailed("globalctl status reports an unhealthy region")
 
 
 def smoke(state: dict[str, Any]) -> None:
@@ -150,7 +148,7 @@ def main() -> int:
     try:
         state = lifecycle.up(state_dir, CONFIG.resolve(), layout)
         say(f"local cloud up: AWS endpoint {state['endpoint']}")
-        say("deploying with the unmodified sam deploy:")
+        say("deploying with globalctl rollout (each step a real sam deploy --config-env <env>):")
         deploy_everything(state)
         say("smoke check:")
         smoke(state)

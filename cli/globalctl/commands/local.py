@@ -66,8 +66,9 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from globalctl.output import console
 
     table = Table(title=f"local cloud: endpoint {report['endpoint']}, global entry {report['global_url']}")
     for column in ("env", "region", "api", "healthy", "fault"):
@@ -75,7 +76,7 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
     for name, region in report["regions"].items():
         table.add_row(name, region["region"], region["api_url"], "yes" if region["healthy"] else "NO",
                       region["fault"] or "-")
-    Console().print(table)
+    console().print(table)
 
 
 @app.command()

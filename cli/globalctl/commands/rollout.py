@@ -38,8 +38,9 @@ def _report(env: str, event: str, detail: str) -> None:
 
 
 def _table(outcome) -> None:  # noqa: ANN001 - an Outcome
-    from rich.console import Console
     from rich.table import Table
+
+    from globalctl.output import console
 
     table = Table(title=f"{outcome.status}")
     for column in ("env", "region", "result", "phase", "seconds", "replication ms", "reason"):
@@ -48,7 +49,7 @@ def _table(outcome) -> None:  # noqa: ANN001 - an Outcome
         table.add_row(result.env, result.region, result.status, result.phase, f"{result.seconds:.1f}",
                       "-" if result.replication_lag_ms is None else f"{result.replication_lag_ms:.0f}",
                       result.reason[:120])
-    Console().print(table)
+    console().print(table)
 
 
 def _execute(context: Context, plan, state=None, gate_timeout: float = 60.0) -> None:  # noqa: ANN001

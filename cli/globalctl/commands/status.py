@@ -131,8 +131,9 @@ def status(
 
 
 def _print(report: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from globalctl.output import console
 
     table = Table(title="regions")
     for column in ("env", "region", "stack", "release", "healthy", "route 53", "traffic", "alarms", "lag ms"):
@@ -143,10 +144,10 @@ def _print(report: dict[str, Any]) -> None:
                       {True: "healthy", False: "UNHEALTHY", None: "-"}[r["route53_healthy"]], traffic_state,
                       ", ".join(r["alarms"]) or "-",
                       "-" if r["replication_lag_ms"] is None else f"{r['replication_lag_ms']:.0f}")
-    console = Console()
-    console.print(table)
+    out = console()
+    out.print(table)
     info = report["table"]
     if info:
         replicas = ", ".join(f"{k} {v}" for k, v in info.get("replicas", {}).items())
-        console.print(f"table {info['name']} ({info.get('mode', '-')}, home {info['home_region']}): "
+        out.print(f"table {info['name']} ({info.get('mode', '-')}, home {info['home_region']}): "
                       f"{info['status']}; replicas: {replicas or '-'}")
