@@ -10,6 +10,7 @@ from globalctl import __version__
 from globalctl.commands import local
 from globalctl.commands.availability import availability
 from globalctl.commands.params import params
+from globalctl.commands.plan import plan
 from globalctl.commands.rollout import rollback, rollout
 from globalctl.commands.status import status
 from globalctl.commands.validate import validate
@@ -41,6 +42,7 @@ def main(
 
 app.command()(validate)
 app.command()(params)
+app.command()(plan)
 app.command()(rollout)
 app.command()(rollback)
 app.command()(status)

@@ -22,6 +22,15 @@ def _git_sha(context: Context) -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
+def validate_first(context: Context) -> None:
+    """`globalctl validate` is the first step of a rollout and of a plan."""
+    findings = context.validate()
+    if findings:
+        for finding in findings:
+            typer.echo(str(finding), err=True)
+        raise GlobalctlError(f"validate found {len(findings)} problem(s); fix them first")
+
+
 def _regions(value: str | None) -> list[str] | None:
     return [name.strip() for name in value.split(",") if name.strip()] if value else None
 
@@ -115,16 +124,15 @@ def rollout(
         _execute(context, left, state, gate_timeout)
         return
     if not skip_validate:
-        findings = context.validate()
-        if findings:
-            for finding in findings:
-                typer.echo(str(finding), err=True)
-            raise GlobalctlError(f"validate found {len(findings)} problem(s); fix them before a rollout")
+        validate_first(context)
     release = release or release_id(_git_sha(context), datetime.now(timezone.utc))
     plan = plan_rollout(context.topology, release, regions=_regions(regions), canary=canary,
                         max_concurrent=max_concurrent, failure_tolerance=failure_tolerance, bake_seconds=bake)
     _print_plan(plan)
     if dry_run:
+        from globalctl.commands.plan import previews, print_previews
+
+        print_previews(previews(context, plan))
         return
     if not yes and not typer.confirm(f"roll {release} out?"):
         raise typer.Exit(1)

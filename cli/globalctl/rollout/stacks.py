@@ -108,11 +108,11 @@ def sam_deploy(topology: Topology, env: Environment, parameters: dict[str, str],
                             timeout=SAM_TIMEOUT_SECONDS, check=False)
     output = result.stdout + result.stderr
     if result.returncode != 0 and "No changes to deploy" not in output:
-        raise DeployFailed(f"{env.name}: sam deploy failed: {_last_error(output)}")
+        raise DeployFailed(f"{env.name}: sam deploy failed: {last_error(output)}")
     return output
 
 
-def _last_error(output: str) -> str:
+def last_error(output: str) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("Error")]
     return (errors or lines or ["no output"])[-1][:400]

@@ -112,3 +112,27 @@ def test_3_a_failure_in_the_second_wave_rolls_every_updated_region_back(cloud):
     assert released(cloud) == {env: "v1" for env in REGIONS}
     answer = http("GET", f"{cloud.state['global_url']}/health", headers={"X-Client-Location": "eu-west-2"})
     assert answer.json()["release"] == "v1" and answer.headers["x-routed-to"] == "eu-west-1"
+
+
+def test_4_plan_shows_each_change_set_and_refuses_a_table_replacement(cloud):
+    result = globalctl(cloud, "plan", "--release", "v4", "--skip-validate", "--json")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    changes = {c["env"]: c for c in json.loads(result.stdout)["changes"]}
+    assert changes["euw1"]["modified"] >= 1 and not changes["euw1"]["stateful_losses"]  # Release changes
+    assert changes["table"]["stateful_losses"] == []
+    text = cloud.config.read_text()
+    cloud.config.write_text(text.replace('parameter_overrides = "TableName=global-items ConsistencyMode',
+                                         'parameter_overrides = "TableName=global-items-renamed ConsistencyMode', 1))
+    try:
+        refused = globalctl(cloud, "plan", "--release", "v4", "--skip-validate", "--regions", "euw1")
+    finally:
+        cloud.config.write_text(text)
+    assert refused.returncode == 2, refused.stdout[-2000:] + refused.stderr[-2000:]
+    assert "data would be lost" in refused.stderr and "Table" in refused.stderr
+    stacks = cloud.client("cloudformation", "eu-west-1")
+    # Previews are deleted; executed change sets go as in CloudFormation; sam leaves the FAILED
+    # (empty) change sets of deploys that had no changes, as it does on AWS.
+    left = [c for c in stacks.list_change_sets(StackName="global-backend-table")["Summaries"]
+            if c["StackName"] == "global-backend-table" and c.get("Status") != "FAILED"]
+    assert left == []
+    assert released(cloud) == {env: "v1" for env in REGIONS}

@@ -44,7 +44,7 @@ def _patch_resources() -> None:
         try:
             if resource_class is not None and hasattr(
                     resource_class.update_from_cloudformation_json, "__isabstractmethod__"):
-                return _replace(logical_id, resource_json, resources_map, account_id, region_name)
+                return replace(logical_id, resource_json, resources_map, account_id, region_name)
             return original_update(logical_id, resource_json, resources_map, account_id, region_name)
         except ResourceFailed:
             raise
@@ -57,7 +57,7 @@ def _patch_resources() -> None:
     parsing.parse_and_update_resource = parse_and_update_resource
 
 
-def _replace(logical_id: str, resource_json: dict, resources_map: Any, account_id: str, region_name: str):
+def replace(logical_id: str, resource_json: dict, resources_map: Any, account_id: str, region_name: str):
     """Replacement, as CloudFormation does for properties that cannot change in place."""
     old = resources_map._parsed_resources.pop(logical_id, None)
     if old is not None and not isinstance(old, str):

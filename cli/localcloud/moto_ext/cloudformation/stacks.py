@@ -2,7 +2,7 @@
 create back to ROLLBACK_COMPLETE and an update back to UPDATE_ROLLBACK_COMPLETE (the previous
 template restored), a failed delete is DELETE_FAILED; a stack made or changed through a change
 set gets its Outputs, template and parameters; UsePreviousValue of an SSM-typed parameter keeps
-the parameter's name."""
+the parameter's name; executing a change set deletes the stack's change sets."""
 
 from __future__ import annotations
 
@@ -134,6 +134,10 @@ def _patch_backend() -> None:
             return
         _refresh(stack, change_set.template, change_set.template_dict, dict(change_set.parameters),
                  change_set.tags)
+        # "After you execute a change set, CloudFormation deletes all change sets that are associated
+        # with the stack" (CloudFormation User Guide, executing a change set).
+        for change_set_id in [cs_id for cs_id, cs in self.change_sets.items() if cs.stack_id == stack.stack_id]:
+            del self.change_sets[change_set_id]
 
     def update_stack(self: CloudFormationBackend, name: str, template: str, role_arn: str | None,
                      parameters: list, tags: dict | None) -> Stack:

@@ -128,8 +128,15 @@ def update(resources_map: Any, template: dict[str, Any], parameters: dict[str, A
             changed = True
         if not changed:
             continue
-        updated = parsing.parse_and_update_resource(name, new_json[name], resources_map,
-                                                    resources_map._account_id, resources_map._region_name)
+        before_properties = (before or old_json.get(name, {})).get("Properties", {})
+        if needs_replacement(new_json[name].get("Type", ""), before_properties, now.get("Properties", {})):
+            from .resources import replace  # resources imports this module
+
+            updated = replace(name, new_json[name], resources_map, resources_map._account_id,
+                              resources_map._region_name)
+        else:
+            updated = parsing.parse_and_update_resource(name, new_json[name], resources_map,
+                                                        resources_map._account_id, resources_map._region_name)
         if updated is not None:
             resources_map._parsed_resources[name] = updated
         resolved[name] = _resolved(new_json[name], resources_map)
@@ -148,6 +155,38 @@ def _delete(resources_map: Any, names: Iterable[str], old_json: dict[str, Any]) 
             resources_map._delete_resource(resource, old_json[name])
         except Exception:  # noqa: BLE001 - a failed cleanup leaves the resource, not a failed update
             log.warning("cleanup: deleting %s failed; the resource is left in place", name, exc_info=True)
+
+
+def needs_replacement(kind: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
+    """Replacement, as a change set reports it: the type cannot update in place here, or a property
+    its CloudFormation reference marks "Update requires: Replacement" changed (REPLACED_BY on the
+    model). `before` and `after` are the resource's Properties, resolved where that is known."""
+    resource_class = parsing.resource_class_from_type(kind)
+    if resource_class is None or hasattr(resource_class.update_from_cloudformation_json, "__isabstractmethod__"):
+        return True
+    before, after = before or {}, after or {}
+    return any(before.get(prop) != after.get(prop) for prop in getattr(resource_class, "REPLACED_BY", ()))
+
+
+def _resolved_properties(resources_map: Any, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A live resource's Properties as last resolved (falls back to the template's JSON)."""
+    known = resources_map.__dict__.get(RESOLVED, {}).get(name)
+    return (known or body).get("Properties", {}) or {}
+
+
+def _probe_properties(probe: Any, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The replacement-relevant Properties under the new parameters, resolved without creating
+    anything: only values that refer to parameters and pseudo parameters are resolved."""
+    resource_class = parsing.resource_class_from_type(kind)
+    properties = dict(body.get("Properties", {}) or {})
+    for prop in getattr(resource_class, "REPLACED_BY", ()):
+        if prop in properties and references(properties[prop]) <= set(probe.resolved_parameters) | PSEUDO:
+            properties[prop] = parsing.clean_json(copy.deepcopy(properties[prop]), probe)
+    return properties
+
+
+PSEUDO = {"AWS::AccountId", "AWS::Region", "AWS::StackId", "AWS::StackName", "AWS::URLSuffix",
+          "AWS::NoValue", "AWS::Partition"}
 
 
 def _conditions_used(node: Any) -> set[str]:
@@ -196,9 +235,8 @@ def plan(live: Any, template: dict[str, Any], parameters: dict[str, Any] | None)
         elif name in wanted:
             used = references(new[name]) | _conditions_used(new[name])
             if old[name] != new[name] or used & (changed_values | moved):
-                resource_class = parsing.resource_class_from_type(kind)
-                replaced = resource_class is None or hasattr(resource_class.update_from_cloudformation_json,
-                                                             "__isabstractmethod__")
+                replaced = needs_replacement(kind, _resolved_properties(live, name, old[name]),
+                                             _probe_properties(probe, kind, new[name]))
                 changes.append({"action": "Modify", "name": name, "type": kind,
                                 "replacement": "True" if replaced else "False"})
                 if replaced:

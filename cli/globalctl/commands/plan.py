@@ -1,0 +1,84 @@
+"""`globalctl plan`: the rollout plan, and per stack the change set a deploy would execute."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import typer
+
+from globalctl.context import Context
+from globalctl.errors import reported
+
+
+def previews(context: Context, plan) -> list:  # noqa: ANN001 - a Plan; imported lazily
+    """The change summary of every target of the plan, in plan order."""
+    from globalctl.exceptions import StackNotFoundError
+    from globalctl.rollout.changes import ChangeSummary, preview
+
+    summaries = []
+    for target in plan.targets:
+        env = context.topology.env(target.env)
+        try:
+            parameters = dict(context.stack_parameters(target.env))
+        except StackNotFoundError as missing:
+            # The routing takes the regions' outputs: it can be previewed once they are deployed.
+            summaries.append(ChangeSummary(target.env, env.stack_name, new_stack=True, note=str(missing)))
+            continue
+        if target.kind == "region":
+            parameters["Release"] = plan.release
+        summaries.append(preview(context.topology, env, parameters, plan.release))
+    return summaries
+
+
+def print_previews(summaries: list) -> None:
+    from rich.table import Table
+
+    from globalctl.output import console
+
+    table = Table(title="change sets")
+    for column in ("env", "stack", "added", "modified", "removed", "replaced", "data at risk"):
+        table.add_column(column)
+    for s in summaries:
+        stack = s.stack_name + (" (new)" if s.new_stack else "")
+        if s.note:
+            table.add_row(s.env, stack, "-", "-", "-", "-", f"not previewed: {s.note}")
+            continue
+        table.add_row(s.env, stack, str(s.count("Add")), str(s.count("Modify")), str(s.count("Remove")),
+                      ", ".join(s.replaced) or "-", ", ".join(s.stateful_losses) or "-")
+    console().print(table)
+
+
+@reported
+def plan(
+    ctx: typer.Context,
+    release: str = typer.Option(None, "--release", help="Release id (default: git short sha + UTC time)."),
+    regions: str = typer.Option(None, "--regions", help="Region envs, comma-separated (default: all)."),
+    max_concurrent: int = typer.Option(1, "--max-concurrent"),
+    failure_tolerance: int = typer.Option(0, "--failure-tolerance"),
+    bake: int = typer.Option(60, "--bake"),
+    canary: str = typer.Option(None, "--canary"),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan and the change sets as JSON."),
+    skip_validate: bool = typer.Option(False, "--skip-validate", help="Skip `globalctl validate`."),
+) -> None:
+    """Print the rollout plan and each stack's change set (added / modified / removed, replacements).
+    Exit 2 when a stateful resource (the table) would be replaced or removed."""
+    from globalctl.commands.rollout import _git_sha, _print_plan, _regions, validate_first
+    from globalctl.rollout.plan import plan_rollout, release_id
+
+    context = Context.from_typer(ctx)
+    if not skip_validate:
+        validate_first(context)
+    release = release or release_id(_git_sha(context), datetime.now(timezone.utc))
+    rollout_plan = plan_rollout(context.topology, release, regions=_regions(regions), canary=canary,
+                                max_concurrent=max_concurrent, failure_tolerance=failure_tolerance, bake_seconds=bake)
+    summaries = previews(context, rollout_plan)
+    if as_json:
+        typer.echo(json.dumps({"plan": rollout_plan.to_dict(), "changes": [s.to_dict() for s in summaries]}, indent=2))
+    else:
+        _print_plan(rollout_plan)
+        print_previews(summaries)
+    losses = [loss for s in summaries for loss in s.stateful_losses]
+    if losses:
+        typer.echo(f"refusing: data would be lost: {', '.join(losses)}", err=True)
+        raise typer.Exit(2)
