@@ -19,12 +19,18 @@ def client(service: str, region: str) -> Any:
 
 
 def describe_stack(stack_name: str, region: str) -> dict | None:
-    from botocore.exceptions import ClientError, NoCredentialsError
+    import os
+
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
     try:
         stacks = client("cloudformation", region).describe_stacks(StackName=stack_name)["Stacks"]
     except NoCredentialsError:
         raise GlobalctlError("no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID)") from None
+    except EndpointConnectionError as exc:
+        endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+        hint = " (is the local cloud running? `globalctl local up`)" if "127.0.0.1" in endpoint or "localhost" in endpoint else ""
+        raise GlobalctlError(f"cannot reach {exc.kwargs.get('endpoint_url', 'the AWS endpoint')}{hint}") from None
     except ClientError as exc:
         if "does not exist" in str(exc):
             return None
