@@ -6,6 +6,7 @@
   which delivers it to the other replicas; replicated writes land in each replica's own stream;
 - in STRONG mode (MRSC) a write in a region that cannot reach a majority is refused before it is
   applied, and an accepted write is applied to the reachable replicas before the call returns;
+- DeleteTable on a replica takes it out of its global table;
 - one UpdateItem is one stream record (moto writes a key-only INSERT first for a new item);
 - stream records carry the table's own region in awsRegion (moto writes "us-east-1"), and moto's
   own stream-to-Lambda delivery (which runs nothing without Docker and drops the records) is off:
@@ -370,6 +371,26 @@ def _unregister(table: GlobalTable) -> None:
         group.close()
 
 
+def _leaving_the_group_on_delete() -> None:
+    """DeleteTable on a replica removes that replica from its global table (the others stop
+    replicating to it); the last one, or any of an MRSC table, ends the group."""
+    original = DynamoDBBackend.delete_table
+
+    def delete_table(self: DynamoDBBackend, name: str) -> Table:
+        table = original(self, name)
+        group = group_for(self.account_id, name)
+        if group is not None and self.region_name in group.replicas:
+            if group.mode == "EVENTUAL" and len(group.replicas) > 1:
+                group.remove_replica(self.region_name)
+            else:
+                with _groups_lock:
+                    GROUPS.pop((self.account_id, name), None)
+                group.close()
+        return table
+
+    DynamoDBBackend.delete_table = delete_table  # type: ignore[method-assign]
+
+
 def _describe_with_replicas(original: Any) -> Any:
     def describe(self: Table, base_key: str = "TableDescription") -> dict[str, Any]:
         result = original(self, base_key)
@@ -389,6 +410,7 @@ def _describe_with_replicas(original: Any) -> Any:
 
 def install() -> None:
     StreamShard.add = _stream_add  # type: ignore[method-assign]
+    _leaving_the_group_on_delete()
     _one_record_per_update_item()
     Table.describe = _describe_with_replicas(Table.describe)  # type: ignore[method-assign]
     for name in ("put_item", "update_item", "delete_item", "transact_write_items"):

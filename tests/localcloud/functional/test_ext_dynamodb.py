@@ -227,3 +227,24 @@ def test_a_replica_added_by_a_stack_update_is_backfilled_and_a_removed_one_goes(
         assert wait_for(lambda: item(aws, "eu-west-1", table, "after"), WAIT)
     finally:
         stacks("eu-west-1").delete(stack)
+
+
+def test_deleting_a_replica_table_takes_it_out_of_its_global_table(aws, stacks):
+    # Without the hook the deleted region stayed in the replication group: its links kept running
+    # and the surviving replicas still listed it as ACTIVE.
+    from localcloud.moto_ext.dynamodb import group_for
+
+    name = unique("leaving")
+    stacks("eu-west-1").create(name, {"Resources": {"Table": {"Type": "AWS::DynamoDB::GlobalTable", "Properties": {
+        "TableName": name, "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "Replicas": [{"Region": "eu-west-1"}, {"Region": "us-east-1"}, {"Region": "ap-southeast-1"}]}}}})
+    aws("dynamodb", "ap-southeast-1").delete_table(TableName=name)
+    assert group_for(ACCOUNT, name).replicas == ["eu-west-1", "us-east-1"]
+    replicas = aws("dynamodb", "eu-west-1").describe_table(TableName=name)["Table"]["Replicas"]
+    assert [r["RegionName"] for r in replicas] == ["us-east-1"]
+    aws("dynamodb", "eu-west-1").put_item(TableName=name, Item={"id": {"S": "after"}})
+    assert group_for(ACCOUNT, name).wait_converged(10)
+    assert "Item" in aws("dynamodb", "us-east-1").get_item(TableName=name, Key={"id": {"S": "after"}})

@@ -136,3 +136,42 @@ def test_4_plan_shows_each_change_set_and_refuses_a_table_replacement(cloud):
             if c["StackName"] == "global-backend-table" and c.get("Status") != "FAILED"]
     assert left == []
     assert released(cloud) == {env: "v1" for env in REGIONS}
+
+
+def test_5_ctrl_c_mid_rollout_stops_after_the_region_in_flight_and_resume_finishes(cloud):
+    import signal
+    import subprocess
+
+    from tests.localcloud.polling import wait_until
+
+    current = cloud.project / ".globalctl" / "rollouts" / "current.json"
+    before = current.stat().st_mtime if current.exists() else 0.0
+    process = subprocess.Popen([globalctl_bin(), "--config", str(cloud.config), "rollout", "--release", "v5", *FAST],
+                               cwd=cloud.project, env=cloud.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    try:
+        def canary_done() -> bool:
+            if not current.exists() or current.stat().st_mtime <= before:
+                return False
+            state = json.loads(current.read_text())
+            return state["plan"]["release"] == "v5" and state["results"].get("euw1", {}).get("status") == "deployed"
+
+        wait_until(canary_done, 60, "the canary of v5 to be deployed")
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, output[-2000:]
+    assert "--resume" in output
+    state = json.loads(current.read_text())
+    assert state["status"] == "interrupted"
+    assert state["results"]["euw1"]["status"] == "deployed"
+    assert state["results"]["routing"]["status"] == "pending"
+    assert "in progress" not in {r["status"] for r in state["results"].values()}
+
+    resumed = globalctl(cloud, "rollout", "--resume", "--yes", "--gate-timeout", "5")
+    assert resumed.returncode == 0, resumed.stdout[-3000:]
+    assert released(cloud) == {env: "v5" for env in REGIONS}
+    assert json.loads(current.read_text())["status"] == "complete"
