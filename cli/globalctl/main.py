@@ -9,6 +9,8 @@ import typer
 from globalctl import __version__
 from globalctl.commands import local
 from globalctl.commands.availability import availability
+from globalctl.commands.destroy import destroy
+from globalctl.commands.failover import app as failover_app
 from globalctl.commands.params import params
 from globalctl.commands.plan import plan
 from globalctl.commands.rollout import rollback, rollout
@@ -46,5 +48,7 @@ app.command()(plan)
 app.command()(rollout)
 app.command()(rollback)
 app.command()(status)
+app.add_typer(failover_app, name="failover")
+app.command()(destroy)
 local.register(app)
 app.command()(availability)
