@@ -10,6 +10,7 @@ from globalctl import __version__
 from globalctl.commands import local
 from globalctl.commands.availability import availability
 from globalctl.commands.destroy import destroy
+from globalctl.commands.drill import drill
 from globalctl.commands.failover import app as failover_app
 from globalctl.commands.params import params
 from globalctl.commands.plan import plan
@@ -50,5 +51,6 @@ app.command()(rollback)
 app.command()(status)
 app.add_typer(failover_app, name="failover")
 app.command()(destroy)
+app.command()(drill)
 local.register(app)
 app.command()(availability)
