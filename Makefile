@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint validate demo down clean
+.PHONY: venv test lint validate demo down bench clean
 
 venv: $(STAMP)
 
@@ -23,6 +23,10 @@ validate: venv
 # The whole global app on the local cloud (no Docker, no AWS account), then a readable smoke check.
 demo: venv
 	$(BIN)/python -m localcloud.demo
+
+# Benchmarks (never timed tests): results in bench/results/ and the README's benchmark table.
+bench: venv
+	$(BIN)/python bench/rollout.py
 
 # Stop the local cloud `make demo` (or `globalctl local up`) left running.
 down: venv

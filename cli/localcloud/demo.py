@@ -2,7 +2,7 @@
 
 Starts the local cloud (restarting it if one runs), rolls a release out with `globalctl rollout`
 (the table, every region and the routing, each a real `sam deploy --config-env <env>`, gated),
-prints `globalctl status`, then: a write through euw1, the same
+prints `globalctl status`, runs a short `globalctl drill euw1`, then: a write through euw1, the same
 item read through apse1 once replicated, the global entry answering two client locations from
 their nearest region, an outage of euw1 moving its traffic elsewhere, and heal.
 """
@@ -91,6 +91,11 @@ def deploy_everything(state: dict[str, Any]) -> None:
     status = subprocess.run([_bin("globalctl"), "status"], env=env, text=True, check=False, timeout=120)
     if status.returncode != 0:
         raise DemoFailed("globalctl status reports an unhealthy region")
+    say("  a short failover drill of euw1 (drained through the routing while clients keep writing):")
+    drill = subprocess.run([_bin("globalctl"), "drill", "euw1", "--duration", "10"], env=env, text=True,
+                           check=False, timeout=300)
+    if drill.returncode != 0:
+        raise DemoFailed("globalctl drill euw1 failed")
 
 
 def smoke(state: dict[str, Any]) -> None:

@@ -75,7 +75,8 @@ class Dns:
     def observations(self, health_check_id: str) -> list[dict[str, Any]] | None:
         if self.checkers.get(health_check_id) is None:
             return None
-        return self.checkers.observations(health_check_id)
+        # GetHealthCheckStatus lists each checker's latest result; the local cloud has one checker.
+        return self.checkers.observations(health_check_id)[:1]
 
     # --- resolution -----------------------------------------------------------------------------
 
