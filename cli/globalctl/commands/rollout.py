@@ -164,17 +164,23 @@ def rollback(
     _print_plan(plan)
     if not yes and not typer.confirm(f"roll back to {target_release}?"):
         raise typer.Exit(1)
-    failed = []
-    for wave in plan.waves:
-        for target in wave.targets:
-            _report(target.env, "restore", target_release)
-            try:
-                stacks.restore(records.release_snapshot(target_release, target.env))
-            except GlobalctlError as error:
-                failed.append(target.env)
-                _report(target.env, "failed", str(error))
-                continue
-            _report(target.env, "restored", "")
+    failed: list[str] = []
+
+    def restore(target) -> None:  # noqa: ANN001 - a Target
+        _report(target.env, "restore", target_release)
+        try:
+            stacks.restore(records.release_snapshot(target_release, target.env))
+        except GlobalctlError as error:
+            failed.append(target.env)
+            _report(target.env, "failed", str(error))
+            return
+        _report(target.env, "restored", "")
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    for wave in plan.waves:  # the regions of a wave at once, as in a rollout
+        with ThreadPoolExecutor(max_workers=max(1, len(wave.targets)), thread_name_prefix="rollback") as pool:
+            list(pool.map(restore, wave.targets))
     records.append_history({"action": "rollback", "release": target_release,
                             "status": "failed" if failed else "complete", "regions": {}})
     if failed:

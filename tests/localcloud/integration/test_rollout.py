@@ -175,3 +175,15 @@ def test_5_ctrl_c_mid_rollout_stops_after_the_region_in_flight_and_resume_finish
     assert resumed.returncode == 0, resumed.stdout[-3000:]
     assert released(cloud) == {env: "v5" for env in REGIONS}
     assert json.loads(current.read_text())["status"] == "complete"
+
+
+def test_6_rollback_returns_every_region_to_the_previous_release_and_to_a_named_one(cloud):
+    assert released(cloud) == {env: "v5" for env in REGIONS}
+    back = globalctl(cloud, "rollback", "--yes")  # the complete rollout before v5 is v1
+    assert back.returncode == 0, back.stdout[-2000:] + back.stderr[-2000:]
+    assert released(cloud) == {env: "v1" for env in REGIONS}
+    forward = globalctl(cloud, "rollback", "--to", "v5", "--yes", "--max-concurrent", "3")
+    assert forward.returncode == 0, forward.stdout[-2000:] + forward.stderr[-2000:]
+    assert released(cloud) == {env: "v5" for env in REGIONS}
+    unknown = globalctl(cloud, "rollback", "--to", "v404", "--yes")
+    assert unknown.returncode != 0 and "v404" in unknown.stderr and "known releases" in unknown.stderr
