@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from globalctl.endpoints import Endpoints, Response
+from globalctl.endpoints import http as send
 from globalctl.exceptions import GlobalctlError, UsageError
 
 MODES = ("drain", "outage")
@@ -184,19 +185,7 @@ def client_locations(drilled_region: str, regions: list[str]) -> list[str]:
 
 def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
          timeout: float = REQUEST_TIMEOUT_SECONDS) -> Response:
-    import urllib.error
-    import urllib.request
-
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"content-type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only
-            return Response(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
-    except urllib.error.HTTPError as error:
-        return Response(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
-    except (urllib.error.URLError, OSError) as error:
-        return Response(0, {}, str(error).encode())
+    return send(method, url, body, headers, timeout)
 
 
 class Traffic:

@@ -64,15 +64,22 @@ class Endpoints:
     def request(self, method: str, api_endpoint: str, region: str, path: str, body: Any = None,
                 headers: dict[str, str] | None = None, timeout: float = TIMEOUT_SECONDS) -> Response:
         base, host = self.base(api_endpoint, region)
-        data = None if body is None else json.dumps(body).encode()
-        sent = {"content-type": "application/json", **(headers or {})}
+        sent = dict(headers or {})
         if host:
             sent["Host"] = host
-        request = urllib.request.Request(base + path, data=data, method=method, headers=sent)
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only
-                return Response(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
-        except urllib.error.HTTPError as error:
-            return Response(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
-        except (urllib.error.URLError, OSError) as error:
-            return Response(0, {}, str(error).encode())
+        return http(method, base + path, body, sent, timeout)
+
+
+def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
+         timeout: float = TIMEOUT_SECONDS) -> Response:
+    """One JSON request; a connection failure is status 0 with the reason as the body."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"content-type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only
+            return Response(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
+    except urllib.error.HTTPError as error:
+        return Response(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+    except (urllib.error.URLError, OSError) as error:
+        return Response(0, {}, str(error).encode())

@@ -28,6 +28,8 @@ from tests.localcloud.polling import wait_until  # noqa: F401 - the tests import
 ROOT = Path(__file__).resolve().parents[3]
 PROJECT_FILES = ("template.yaml", "regional", "global", "src", "samconfig.toml", "samconfig.strong.toml")
 HEALTH_INTERVAL_SCALE = 0.1
+# A rollout for tests: no confirmation, no bake, a short health gate, validate left to its own tests.
+FAST = ("--yes", "--bake", "0", "--gate-timeout", "5", "--skip-validate")
 SAM_TIMEOUT_SECONDS = 240
 
 
@@ -104,6 +106,10 @@ class LocalCloud:
                                  f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
         return result
 
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        """globalctl against this cloud's project, as a user would run it (no exit-code check)."""
+        return self.run(globalctl_bin(), "--config", str(self.config), *args, check=False)
+
     def params(self, env: str) -> str:
         return self.run(globalctl_bin(), "--config", str(self.config), "params", env).stdout.strip()
 
@@ -144,6 +150,17 @@ def stop_cloud(cloud: LocalCloud) -> None:
     assert not Path(f"/proc/{pid}").exists() or "zombie" in lifecycle._proc_state(pid), "supervisor survived"
     for port in cloud.state["ports"].values():
         assert not lifecycle.port_in_use(port), f"port {port} still held after down"
+
+
+def rolled_out(tmp_path_factory: pytest.TempPathFactory, name: str):
+    """A module's own cloud with `globalctl rollout --release v1` done; stopped afterwards."""
+    cloud = start_cloud(copy_project(tmp_path_factory.mktemp(name)), "samconfig.toml")
+    try:
+        result = cloud.cli("rollout", "--release", "v1", *FAST)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        yield cloud
+    finally:
+        stop_cloud(cloud)
 
 
 @pytest.fixture(scope="session")

@@ -24,18 +24,15 @@ import pytest
 
 from tests.localcloud.integration.conftest import (
     HEALTH_INTERVAL_SCALE,
-    copy_project,
     globalctl_bin,
     http,
-    start_cloud,
-    stop_cloud,
+    rolled_out,
     wait_until,
 )
 
 pytestmark = pytest.mark.slow
 
 REGIONS = {"euw1": "eu-west-1", "use1": "us-east-1", "apse1": "ap-southeast-1"}
-FAST = ("--yes", "--bake", "0", "--gate-timeout", "5", "--skip-validate")
 DRAIN_BOUND_S = 1.0 + 2.0
 HEALTH_INTERVAL_S, FAILURE_THRESHOLD = 10 * HEALTH_INTERVAL_SCALE, 3  # samconfig's routing overrides
 OUTAGE_BOUND_S = HEALTH_INTERVAL_S * FAILURE_THRESHOLD + 2.0
@@ -43,18 +40,11 @@ OUTAGE_BOUND_S = HEALTH_INTERVAL_S * FAILURE_THRESHOLD + 2.0
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory):
-    project = copy_project(tmp_path_factory.mktemp("drill"))
-    cloud = start_cloud(project, "samconfig.toml")
-    try:
-        result = globalctl(cloud, "rollout", "--release", "v1", *FAST)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-        yield cloud
-    finally:
-        stop_cloud(cloud)
+    yield from rolled_out(tmp_path_factory, "drill")
 
 
 def globalctl(cloud, *args: str):
-    return cloud.run(globalctl_bin(), "--config", str(cloud.config), *args, check=False)
+    return cloud.cli(*args)
 
 
 def drill(cloud, *args: str) -> tuple[dict, Path]:

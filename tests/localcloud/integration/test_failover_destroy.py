@@ -10,30 +10,22 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.localcloud.integration.conftest import copy_project, globalctl_bin, http, start_cloud, stop_cloud
+from tests.localcloud.integration.conftest import http, rolled_out
 
 pytestmark = pytest.mark.slow
 
 REGIONS = {"euw1": "eu-west-1", "use1": "us-east-1", "apse1": "ap-southeast-1"}
 STACKS = {"global-backend-routing": ["us-east-1"], "global-backend": list(REGIONS.values()),
           "global-backend-table": ["eu-west-1"]}
-FAST = ("--yes", "--bake", "0", "--gate-timeout", "5", "--skip-validate")
 
 
 def globalctl(cloud, *args: str):
-    return cloud.run(globalctl_bin(), "--config", str(cloud.config), *args, check=False)
+    return cloud.cli(*args)
 
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory):
-    project = copy_project(tmp_path_factory.mktemp("failover"))
-    cloud = start_cloud(project, "samconfig.toml")
-    try:
-        result = globalctl(cloud, "rollout", "--release", "v1", *FAST)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-        yield cloud
-    finally:
-        stop_cloud(cloud)
+    yield from rolled_out(tmp_path_factory, "failover")
 
 
 def routed_from(cloud, location: str) -> str:

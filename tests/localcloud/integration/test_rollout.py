@@ -13,6 +13,7 @@ import re
 import pytest
 
 from tests.localcloud.integration.conftest import (
+    FAST,
     copy_project,
     globalctl_bin,
     http,
@@ -23,7 +24,6 @@ from tests.localcloud.integration.conftest import (
 pytestmark = pytest.mark.slow
 
 REGIONS = {"euw1": "eu-west-1", "use1": "us-east-1", "apse1": "ap-southeast-1"}
-FAST = ("--yes", "--bake", "0", "--gate-timeout", "5", "--skip-validate")
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory):
 
 
 def globalctl(cloud, *args: str):
-    return cloud.run(globalctl_bin(), "--config", str(cloud.config), *args, check=False)
+    return cloud.cli(*args)
 
 
 def released(cloud) -> dict[str, str | None]:
