@@ -46,6 +46,38 @@ def _report(env: str, event: str, detail: str) -> None:
     typer.echo(f"  {env:<10} {event}{': ' + detail if detail else ''}")
 
 
+def _progress(plan):  # noqa: ANN001, ANN202 - a Plan; returns (report, context manager)
+    """A rich progress bar per target on a terminal; one line per event when output is captured."""
+    import contextlib
+
+    from globalctl.output import console
+
+    out = console()
+    if not out.is_terminal:
+        return _report, contextlib.nullcontext()
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("{task.fields[env]:<10}"), BarColumn(bar_width=20),
+                        TextColumn("{task.description}"), TimeElapsedColumn(), console=out)
+    steps = {t.env: [str(p) for p in plan.phases(t)] for t in plan.targets}
+    tasks = {t.env: progress.add_task("waiting", total=len(steps[t.env]), env=t.env, start=False)
+             for t in plan.targets}
+
+    def report(env: str, event: str, detail: str) -> None:
+        task = tasks.get(env)
+        if task is None:
+            return
+        if event in steps[env]:
+            progress.start_task(task)
+            progress.update(task, completed=steps[env].index(event), description=event)
+        elif event == "deployed":
+            progress.update(task, completed=len(steps[env]), description=f"[green]deployed[/] {detail}")
+        else:
+            progress.update(task, description=f"{event}{': ' + detail[:60] if detail else ''}")
+
+    return report, progress
+
+
 def _table(outcome) -> None:  # noqa: ANN001 - an Outcome
     from rich.table import Table
 
@@ -69,7 +101,8 @@ def _execute(context: Context, plan, state=None, gate_timeout: float = 60.0) -> 
     if state is None:
         for target in plan.targets:
             stacks.check_deployable(context.topology.env(target.env))
-    executor = Executor(context, plan, Records(context.config_path), _report, state=state,
+    report, display = _progress(plan)
+    executor = Executor(context, plan, Records(context.config_path), report, state=state,
                         parameters=context.stack_parameters, gate_timeout=gate_timeout)
 
     def interrupted(*_: object) -> None:
@@ -78,7 +111,8 @@ def _execute(context: Context, plan, state=None, gate_timeout: float = 60.0) -> 
 
     previous = signal.signal(signal.SIGINT, interrupted)
     try:
-        outcome = executor.run()
+        with display:
+            outcome = executor.run()
     finally:
         signal.signal(signal.SIGINT, previous)
     _table(outcome)
