@@ -6,7 +6,7 @@
   which delivers it to the other replicas; replicated writes land in each replica's own stream;
 - in STRONG mode (MRSC) a write in a region that cannot reach a majority is refused before it is
   applied, and an accepted write is applied to the reachable replicas before the call returns;
-- DeleteTable on a replica takes it out of its global table;
+- DeleteTable on a replica, or UpdateTable's ReplicaUpdates Delete, takes it out of its global table;
 - one UpdateItem is one stream record (moto writes a key-only INSERT first for a new item);
 - stream records carry the table's own region in awsRegion (moto writes "us-east-1"), and moto's
   own stream-to-Lambda delivery (which runs nothing without Docker and drops the records) is off:
@@ -391,6 +391,39 @@ def _leaving_the_group_on_delete() -> None:
     DynamoDBBackend.delete_table = delete_table  # type: ignore[method-assign]
 
 
+def _replica_updates() -> None:
+    """UpdateTable's ReplicaUpdates / GlobalTableWitnessUpdates, which moto ignores: a Delete removes
+    that region's replica (and takes it out of the global table). Removing the replicas of an MRSC
+    table, as AWS requires before deleting it, ends its group: the last table stands alone."""
+    from moto.dynamodb.exceptions import ResourceNotFoundException
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.update_table
+
+    def update_table(self: Any) -> Any:
+        name = self.body["TableName"]
+        for update in self.body.get("ReplicaUpdates") or []:
+            if "Create" in update:
+                raise JsonRESTError("ValidationException", "adding a replica through UpdateTable is not supported "
+                                                           "locally: add it to the GlobalTable's Replicas")
+            region = (update.get("Delete") or {}).get("RegionName")
+            if region is None:
+                continue
+            backend = dynamodb_backends[self.current_account][region]
+            if name not in backend.tables:
+                raise ResourceNotFoundException(f"No replica of {name} in {region}")
+            backend.delete_table(name)
+        group = group_for(self.current_account, name)
+        for update in self.body.get("GlobalTableWitnessUpdates") or []:
+            if "Delete" in update and group is not None and group.mode == "STRONG":
+                with _groups_lock:
+                    GROUPS.pop((self.current_account, name), None)
+                group.close()
+        return original(self)
+
+    DynamoHandler.update_table = update_table  # type: ignore[method-assign]
+
+
 def _describe_with_replicas(original: Any) -> Any:
     def describe(self: Table, base_key: str = "TableDescription") -> dict[str, Any]:
         result = original(self, base_key)
@@ -411,6 +444,7 @@ def _describe_with_replicas(original: Any) -> Any:
 def install() -> None:
     StreamShard.add = _stream_add  # type: ignore[method-assign]
     _leaving_the_group_on_delete()
+    _replica_updates()
     _one_record_per_update_item()
     Table.describe = _describe_with_replicas(Table.describe)  # type: ignore[method-assign]
     for name in ("put_item", "update_item", "delete_item", "transact_write_items"):

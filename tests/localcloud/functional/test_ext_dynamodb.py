@@ -248,3 +248,25 @@ def test_deleting_a_replica_table_takes_it_out_of_its_global_table(aws, stacks):
     aws("dynamodb", "eu-west-1").put_item(TableName=name, Item={"id": {"S": "after"}})
     assert group_for(ACCOUNT, name).wait_converged(10)
     assert "Item" in aws("dynamodb", "us-east-1").get_item(TableName=name, Key={"id": {"S": "after"}})
+
+
+def test_replica_updates_delete_the_other_replicas_of_a_strong_table(aws, stacks):
+    # moto ignores ReplicaUpdates: deleting an MRSC table (remove the other replicas and the
+    # witness first, as AWS requires) would never get past its first step.
+    from localcloud.moto_ext.dynamodb import group_for
+
+    name = unique("mrscgone")
+    stacks("us-east-1").create(name, {"Resources": {"Table": {"Type": "AWS::DynamoDB::GlobalTable", "Properties": {
+        "TableName": name, "BillingMode": "PAY_PER_REQUEST", "MultiRegionConsistency": "STRONG",
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "Replicas": [{"Region": "us-east-1"}, {"Region": "us-east-2"}, {"Region": "us-west-2"}]}}}})
+    aws("dynamodb", "us-east-1").update_table(TableName=name, ReplicaUpdates=[
+        {"Delete": {"RegionName": "us-east-2"}}, {"Delete": {"RegionName": "us-west-2"}}])
+    for region in ("us-east-2", "us-west-2"):
+        assert name not in aws("dynamodb", region).list_tables()["TableNames"]
+    assert group_for(ACCOUNT, name) is None
+    aws("dynamodb", "us-east-1").put_item(TableName=name, Item={"id": {"S": "alone"}})  # no quorum needed now
+    aws("dynamodb", "us-east-1").delete_table(TableName=name)
+    assert name not in aws("dynamodb", "us-east-1").list_tables()["TableNames"]
