@@ -33,6 +33,15 @@ FAST = ("--yes", "--bake", "0", "--gate-timeout", "5", "--skip-validate")
 SAM_TIMEOUT_SECONDS = 240
 
 
+def as_from_a_terminal() -> None:
+    """preexec_fn for a CLI the test will Ctrl-C: SIGINT back to its default disposition. A suite
+    started in the background (nohup, `cmd &`) runs with SIGINT ignored, which children inherit
+    and Python then honours by never raising KeyboardInterrupt."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def copy_project(target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:

@@ -24,6 +24,7 @@ import pytest
 
 from tests.localcloud.integration.conftest import (
     HEALTH_INTERVAL_SCALE,
+    as_from_a_terminal,
     globalctl_bin,
     http,
     rolled_out,
@@ -140,7 +141,7 @@ def test_5_ctrl_c_mid_drill_restores_the_drained_region(cloud):
 
     drill_run = subprocess.Popen([globalctl_bin(), "--config", str(cloud.config), "drill", "euw1", "--duration", "10"],
                                  cwd=cloud.project, env=cloud.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 text=True)
+                                 text=True, preexec_fn=as_from_a_terminal)
     lines: list[str] = []
     draining = threading.Event()
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests.localcloud.integration.conftest import (
     FAST,
+    as_from_a_terminal,
     copy_project,
     globalctl_bin,
     http,
@@ -148,7 +149,7 @@ def test_5_ctrl_c_mid_rollout_stops_after_the_region_in_flight_and_resume_finish
     before = current.stat().st_mtime if current.exists() else 0.0
     process = subprocess.Popen([globalctl_bin(), "--config", str(cloud.config), "rollout", "--release", "v5", *FAST],
                                cwd=cloud.project, env=cloud.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+                               text=True, preexec_fn=as_from_a_terminal)
     try:
         def canary_done() -> bool:
             if not current.exists() or current.stat().st_mtime <= before:
