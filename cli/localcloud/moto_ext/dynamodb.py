@@ -4,8 +4,8 @@
   stream, and keeps the consistency mode (moto skips the type entirely);
 - every write to a replica is handed to the replication engine (localcloud.dynamodb.replication),
   which delivers it to the other replicas; replicated writes land in each replica's own stream;
-- in STRONG mode (MRSC) a write in a region that cannot reach a majority is refused before it is
-  applied, and an accepted write is applied to the reachable replicas before the call returns;
+- in STRONG mode (MRSC) a write (or a strongly consistent read) in a region that cannot reach a
+  majority is refused before it is applied, and an accepted write is applied to the reachable replicas before the call returns;
 - DeleteTable on a replica, or UpdateTable's ReplicaUpdates Delete, takes it out of its global table;
 - one UpdateItem is one stream record (moto writes a key-only INSERT first for a new item);
 - stream records carry the table's own region in awsRegion (moto writes "us-east-1"), and moto's
@@ -424,6 +424,27 @@ def _replica_updates() -> None:
     DynamoHandler.update_table = update_table  # type: ignore[method-assign]
 
 
+def _strong_reads_need_quorum() -> None:
+    """MRSC: a strongly consistent read (ConsistentRead=true) needs the region's quorum and a
+    caught-up replica, as a write does; an isolated region serves eventually consistent reads only.
+    moto does not pass ConsistentRead to its backend, so the check sits on the request."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    def guarded(original: Any) -> Any:
+        def read(self: Any) -> Any:
+            if self.body.get("ConsistentRead"):
+                group = group_for(self.current_account, self.body.get("TableName", ""))
+                if group is not None and group.mode == "STRONG" and not group.can_serve_strong_read(self.region):
+                    raise JsonRESTError("InternalServerError", "this region cannot reach a majority of the "
+                                                               "global table's regions for a strongly consistent read")
+            return original(self)
+
+        return read
+
+    for name in ("get_item", "query", "scan"):
+        setattr(DynamoHandler, name, guarded(getattr(DynamoHandler, name)))
+
+
 def _describe_with_replicas(original: Any) -> Any:
     def describe(self: Table, base_key: str = "TableDescription") -> dict[str, Any]:
         result = original(self, base_key)
@@ -445,6 +466,7 @@ def install() -> None:
     StreamShard.add = _stream_add  # type: ignore[method-assign]
     _leaving_the_group_on_delete()
     _replica_updates()
+    _strong_reads_need_quorum()
     _one_record_per_update_item()
     Table.describe = _describe_with_replicas(Table.describe)  # type: ignore[method-assign]
     for name in ("put_item", "update_item", "delete_item", "transact_write_items"):

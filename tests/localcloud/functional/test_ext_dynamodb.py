@@ -62,8 +62,9 @@ def global_table(stacks) -> Iterator[Callable[..., str]]:
         stacks(region).delete(stack)
 
 
-def item(aws: Any, region: str, table: str, pk: str) -> dict[str, Any] | None:
-    return aws("dynamodb", region).get_item(TableName=table, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
+def item(aws: Any, region: str, table: str, pk: str, consistent: bool = True) -> dict[str, Any] | None:
+    return aws("dynamodb", region).get_item(TableName=table, Key={"pk": {"S": pk}},
+                                            ConsistentRead=consistent).get("Item")
 
 
 def stream_records(aws: Any, region: str, table: str) -> list[dict[str, Any]]:
@@ -128,18 +129,25 @@ def test_strong_table_refuses_writes_in_a_region_without_quorum(aws, global_tabl
         with pytest.raises(ClientError) as refused:
             aws("dynamodb", "us-east-1").put_item(TableName=table, Item={"pk": {"S": "cut"}, "v": {"S": "1"}})
         assert refused.value.response["Error"]["Code"] == "InternalServerError"
-        for region in STRONG_REGIONS:
-            assert item(aws, region, table, "cut") is None
+        for region in STRONG_REGIONS:  # eventually consistent: all an isolated MRSC region serves
+            assert item(aws, region, table, "cut", consistent=False) is None
 
         # The other two regions still form a majority: a write there is applied before it returns.
         aws("dynamodb", "us-east-2").put_item(TableName=table, Item={"pk": {"S": "ok"}, "v": {"S": "2"}})
         assert item(aws, "us-east-2", table, "ok")["v"] == {"S": "2"}
         assert item(aws, "us-west-2", table, "ok")["v"] == {"S": "2"}
-        assert item(aws, "us-east-1", table, "ok") is None  # cut off: it hears nothing
+        assert item(aws, "us-east-1", table, "ok", consistent=False) is None  # cut off: it hears nothing
+        # A strongly consistent read needs the quorum too; an eventually consistent one is served.
+        with pytest.raises(ClientError) as strong_read:
+            aws("dynamodb", "us-east-1").get_item(TableName=table, Key={"pk": {"S": "ok"}}, ConsistentRead=True)
+        assert strong_read.value.response["Error"]["Code"] == "InternalServerError"
+        assert aws("dynamodb", "us-east-2").get_item(TableName=table, Key={"pk": {"S": "ok"}},
+                                                    ConsistentRead=True)["Item"]["v"] == {"S": "2"}
     finally:
         ext.set_cut("us-east-1", False)
     assert ext.group_for(ACCOUNT, table).wait_converged(WAIT)
-    assert wait_for(lambda: item(aws, "us-east-1", table, "ok"), WAIT)["v"] == {"S": "2"}
+    assert wait_for(lambda: item(aws, "us-east-1", table, "ok", consistent=False), WAIT)["v"] == {"S": "2"}
+    assert item(aws, "us-east-1", table, "ok")["v"] == {"S": "2"}  # caught up: strong reads again
 
 
 def test_deletion_protection_on_a_replica_makes_stack_deletion_fail(aws, stacks):
