@@ -14,8 +14,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
@@ -47,25 +45,13 @@ def _env(state: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def _run(command: list[str], env: dict[str, str]) -> str:
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=600)
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
-        raise DemoFailed(f"`{' '.join(command[:4])}` failed:\n{tail}")
-    return result.stdout
-
-
 def _http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, dict, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"content-type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
-            return response.status, {k.lower(): v for k, v in response.headers.items()}, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read().decode(errors="replace")
-    except (urllib.error.URLError, OSError) as error:
-        return 0, {}, str(error)
+    """(status, headers, JSON body or text) of one request; status 0 when nothing answered."""
+    from globalctl.endpoints import http
+
+    response = http(method, url, body, headers)
+    parsed = response.json() if response.status else None
+    return response.status, response.headers, parsed if parsed is not None else response.body.decode(errors="replace")
 
 
 def _until(condition: Callable[[], Any], timeout: float) -> Any:

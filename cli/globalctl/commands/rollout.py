@@ -19,7 +19,9 @@ def _git_sha(context: Context) -> str | None:
                                 capture_output=True, text=True, timeout=10, check=False)
     except OSError:
         return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
 
 
 def validate_first(context: Context) -> None:

@@ -35,19 +35,22 @@ def _route53_health(topology: Any) -> dict[str, bool | None]:
     return found
 
 
-def _region(context: Context, env: Any, endpoints: Any, others: list[Any], serving: dict[str, bool],
+def _outputs(stack: dict | None) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs", [])}
+
+
+def _region(env: Any, stack: dict | None, endpoints: Any, others: list[Any], serving: dict[str, bool],
             route53: dict[str, bool | None], lag: bool) -> dict[str, Any]:
     from globalctl import aws
     from globalctl.rollout import gates
 
-    stack = aws.describe_stack(env.stack_name, env.region)
     report: dict[str, Any] = {"region": env.region, "stack_status": stack["StackStatus"] if stack else "NOT_DEPLOYED",
                               "release": None, "healthy": False, "api_health": None,
                               "route53_healthy": route53.get(env.name), "serving": serving.get(env.name),
                               "alarms": [], "replication_lag_ms": None}
     if stack is None:
         return report
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    outputs = _outputs(stack)
     tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
     report["release"] = tags.get("release") or outputs.get("DeployedRelease")
     alarms = [a for a in outputs.get("AlarmNames", "").split(",") if a]
@@ -109,18 +112,15 @@ def status(
     except traffic.RoutingMissing:
         serving = {}
     route53 = _route53_health(topology)
-    apis = []
-    for env in topology.regions:
-        from globalctl import aws
+    from globalctl import aws
 
-        stack = aws.describe_stack(env.stack_name, env.region)
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs", [])}
-        if "ApiEndpoint" in outputs:
-            apis.append(gates.RegionApi(env.name, env.region, outputs["ApiEndpoint"]))
+    stacks = {env.name: aws.describe_stack(env.stack_name, env.region) for env in topology.regions}
+    apis = [gates.RegionApi(env.name, env.region, _outputs(stacks[env.name])["ApiEndpoint"])
+            for env in topology.regions if "ApiEndpoint" in _outputs(stacks[env.name])]
     regions = {}
     for env in topology.regions:
         others = [api for api in apis if api.env != env.name]
-        regions[env.name] = _region(context, env, endpoints, others, serving, route53, lag)
+        regions[env.name] = _region(env, stacks[env.name], endpoints, others, serving, route53, lag)
     report = {"regions": regions, "table": _table_report(context)}
     if as_json:
         typer.echo(json.dumps(report, indent=2))

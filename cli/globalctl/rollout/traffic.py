@@ -7,13 +7,11 @@ routing stays exactly what `sam deploy --config-env routing` made, but for one w
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import urllib.request
 
 from globalctl import aws
-from globalctl.endpoints import Endpoints
+from globalctl.endpoints import Endpoints, http
 from globalctl.exceptions import GlobalctlError
 from globalctl.parameters import DEFAULT_WEIGHT, weights_from_deployed
 from globalctl.rollout.stacks import CAPABILITIES, wait_settled
@@ -115,11 +113,5 @@ def wait_observed(topology: Topology, endpoints: Endpoints, env_name: str, drain
 
 def _local_resolve(endpoints: Endpoints, name: str, location: str) -> str | None:
     assert endpoints.state is not None
-    request = urllib.request.Request(f"{endpoints.state['endpoint']}/_localcloud/resolve", method="POST",
-                                     data=json.dumps({"name": name, "from": location}).encode(),
-                                     headers={"content-type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback control call
-            return json.loads(response.read()).get("region")
-    except OSError:
-        return None
+    answer = http("POST", f"{endpoints.state['endpoint']}/_localcloud/resolve", {"name": name, "from": location})
+    return (answer.json() or {}).get("region") if answer.status == 200 else None
