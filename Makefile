@@ -4,14 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint validate demo down bench clean
+.PHONY: venv test lint validate demo down bench chaos clean
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-checkov.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $(STAMP)
 
 test: venv
@@ -26,7 +28,7 @@ demo: venv
 
 # Benchmarks (never timed tests): results in bench/results/ and the README's benchmark table.
 bench: venv
-	$(BIN)/python bench/rollout.py
+	$(BIN)/python bench/run.py
 
 # Stop the local cloud `make demo` (or `globalctl local up`) left running.
 down: venv
