@@ -30,6 +30,11 @@ demo: venv
 bench: venv
 	$(BIN)/python bench/run.py
 
+# The chaos suite: a region outage and a partition under a 60 s mixed workload on a fresh local
+# cloud; prints the summary, saves chaos/results/summary.json, fails if any check fails.
+chaos: venv
+	$(BIN)/python -m chaos
+
 # Stop the local cloud `make demo` (or `globalctl local up`) left running.
 down: venv
 	$(BIN)/globalctl local down

@@ -141,6 +141,9 @@ class GlobalEntry:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default listen backlog is 5: twenty clients connecting at once overflowed it
+    # and the kernel reset the excess connections, which no real Route 53 endpoint would do.
+    request_queue_size = 128
     entry: GlobalEntry
 
     def __init__(self, *args, **kwargs):

@@ -1,0 +1,86 @@
+"""`python -m chaos`: deploy the app on a fresh local cloud, run the scenarios, print the summary,
+save it as JSON; exit 1 if any check failed (the cloud is stopped either way)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import report, scenarios
+from .cloud import ROOT, ChaosCloud, ChaosSetupFailed
+
+SCENARIOS = {"outage": scenarios.outage, "partition": scenarios.partition}
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__)
+    parser.add_argument("--scenarios", default="outage,partition", help="comma-separated: outage, partition")
+    parser.add_argument("--region", default="euw1", help="the region env the fault hits (default: euw1)")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of workload per scenario")
+    parser.add_argument("--fault-at", type=float, default=20.0, help="seconds into the workload the fault starts")
+    parser.add_argument("--fault-for", type=float, default=20.0, help="seconds the fault lasts")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=3.0, help="requests per second per client (bounded)")
+    parser.add_argument("--health-interval-scale", type=float, default=0.2,
+                        help="the local cloud's health-check interval scale (0.2: 10 s checks run every 2 s)")
+    parser.add_argument("--json", type=Path, default=ROOT / "chaos" / "results" / "summary.json")
+    parser.add_argument("--readme", action="store_true", help="also rewrite the README's chaos block")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary project (for debugging)")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown or not names:
+        parser.error(f"unknown scenario(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(SCENARIOS)}")
+    if not 0 < args.fault_at < args.fault_at + args.fault_for < args.duration:
+        parser.error("need 0 < --fault-at < --fault-at + --fault-for < --duration")
+    if args.clients < 1 or args.rate <= 0 or not 0 < args.health_interval_scale <= 1:
+        parser.error("--clients >= 1, --rate > 0 and 0 < --health-interval-scale <= 1")
+    args.names = names
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    try:
+        return _run(args)
+    except ChaosSetupFailed as e:
+        print(f"error: {e}")
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = scenarios.Settings(args.duration, args.fault_at, args.fault_for, args.clients, args.rate)
+    print(f"chaos: starting a local cloud and rolling the app out ({', '.join(args.names)} next)", flush=True)
+    cloud = ChaosCloud(args.health_interval_scale, keep=args.keep)
+    try:
+        if args.region not in cloud.state["regions"]:
+            print(f"error: unknown region env {args.region!r}; known: {', '.join(cloud.state['regions'])}")
+            return 2
+        cloud.rollout("chaos")
+        table = cloud.table_name()
+        results = []
+        for name in args.names:
+            print(f"chaos: {name} of {args.region} for {args.fault_for:.0f} s in a {args.duration:.0f} s workload",
+                  flush=True)
+            results.append(SCENARIOS[name](cloud, table, args.region, settings))
+    finally:
+        cloud.close()
+    meta = {"date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(), "clients": args.clients,
+            "duration_s": args.duration, "rate_per_client": args.rate,
+            "health_interval_scale": args.health_interval_scale}
+    report.print_summary(results)
+    report.save_json(results, meta, args.json)
+    if args.readme:
+        report.write_readme(ROOT / "README.md", report.markdown(results, meta))
+    failed = [f"{r['scenario']}: {check}" for r in results for check, ok in r["checks"].items() if not ok]
+    for line in failed:
+        print(f"FAILED {line}")
+    print(f"chaos: {'all checks passed' if not failed else f'{len(failed)} check(s) failed'}; JSON in {args.json}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

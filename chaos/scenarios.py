@@ -1,0 +1,137 @@
+"""The two scenarios: the workload runs, a fault starts at `fault_at` and heals `fault_for` later,
+the clients finish, the replicas converge, then the analysis decides. Each returns its measures and
+its checks (name -> passed) for the report."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from . import analysis
+from .cloud import ChaosCloud
+from .workload import Workload
+
+CLIENT_LOCATIONS = ("eu-west-2", "us-east-2", "ap-southeast-2")  # London, Ohio, Sydney
+CONVERGENCE_TIMEOUT_S = 60.0
+FAILOVER_SLACK_S = 2.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    duration_s: float = 60.0
+    fault_at_s: float = 20.0
+    fault_for_s: float = 20.0
+    clients: int = 20
+    rate_per_client: float = 3.0
+
+
+def _run_workload(cloud: ChaosCloud, settings: Settings, prefix: str, env: str,
+                  kind: str) -> tuple[Workload, float, float, float]:
+    """The workload with one fault in the middle: (workload, fault start, fault end, clients done)."""
+    workload = Workload(cloud.entry_url, CLIENT_LOCATIONS, settings.clients, settings.duration_s,
+                        settings.rate_per_client, prefix)
+    threads = workload.start()
+    try:
+        _sleep_until(workload, settings.fault_at_s)
+        fault_start = workload.now()
+        cloud.fault(env, kind)
+        try:
+            _sleep_until(workload, settings.fault_at_s + settings.fault_for_s)
+        finally:
+            fault_end = workload.now()
+            cloud.heal(env)
+        for thread in threads:
+            thread.join(timeout=max(1.0, settings.duration_s - workload.now() + workload.timeout_s + 5))
+    finally:
+        workload.stop()
+    return workload, fault_start, fault_end, workload.now()
+
+
+def _sleep_until(workload: Workload, t: float) -> None:
+    while workload.now() < t:
+        time.sleep(min(0.05, t - workload.now()))
+
+
+def converge(cloud: ChaosCloud, table: str, regions: list[str]) -> tuple[dict[str, dict[str, Any]], float, bool]:
+    """Poll every replica until all hold the same items twice in a row: (replicas, seconds, done)."""
+    started = time.monotonic()
+    previous = None
+    while True:
+        replicas = {region: cloud.replica(region, table) for region in regions}
+        sums = {analysis.checksum(items) for items in replicas.values()}
+        same = len(sums) == 1
+        if same and previous == sums:
+            return replicas, time.monotonic() - started, True
+        if time.monotonic() - started > CONVERGENCE_TIMEOUT_S:
+            return replicas, time.monotonic() - started, False
+        previous = sums if same else None
+        time.sleep(0.25)
+
+
+def _common(workload: Workload, replicas: dict[str, dict[str, Any]], converged: bool,
+            convergence_s: float) -> tuple[dict[str, Any], dict[str, bool], list[dict[str, Any]]]:
+    log = workload.log
+    lost = analysis.lost_writes(log, replicas)
+    writes = [r for r in log if r.method in ("PUT", "DELETE")]
+    measures = {
+        "requests": len(log),
+        "acknowledged_writes": sum(1 for r in writes if analysis.acknowledged(r)),
+        "lost_writes": len(lost),
+        "replica_checksums": {region: analysis.checksum(items)[:12] for region, items in replicas.items()},
+        "items_per_replica": {region: len(items) for region, items in replicas.items()},
+        "convergence_s": round(convergence_s, 2),
+        "stale_reads": analysis.stale_reads(log),
+        "routed_to": analysis.routed_share(log),
+        "error_samples": [{"done": round(r.done, 3), "method": r.method, "status": r.status, "routed_to": r.routed_to,
+                           "error": r.error} for r in sorted(log, key=lambda r: r.done) if analysis.is_error(r)][:10],
+    }
+    checks = {"no acknowledged write lost": not lost, "every replica identical": converged}
+    return measures, checks, lost
+
+
+def outage(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> dict[str, Any]:
+    region = cloud.region_of(env)
+    workload, fault_start, fault_end, finished = _run_workload(cloud, settings, "outage", env, "outage")
+    replicas, convergence_s, converged = converge(cloud, table, [cloud.region_of(e.name) for e in cloud.topology.regions])
+    measures, checks, lost = _common(workload, replicas, converged, convergence_s)
+    moved = analysis.failover(workload.log, region, fault_start, fault_end)
+    bound = failover_bound(cloud)
+    windows = {"before the outage": (0.0, fault_start), "failover window": (fault_start, moved.ended + 1e-6),
+               "after failover": (moved.ended + 1e-6, float("inf"))}
+    rates = analysis.error_rates(workload.log, windows)
+    served_before = sum(1 for r in workload.log if r.routed_to == region and r.done < fault_start)
+    measures.update({"failed_region": region, "fault_s": [round(fault_start, 2), round(fault_end, 2)],
+                     "failover_s": round(moved.seconds, 2), "failover_bound_s": round(bound, 2),
+                     "requests_to_failed_region_during_failover": moved.requests_to_failed,
+                     "served_by_failed_region_before": served_before, "errors": rates,
+                     "workload_s": round(finished, 1)})
+    checks.update({
+        f"{region} served its clients before the outage": served_before > 0,
+        f"failover <= {bound:.1f} s": moved.seconds <= bound,
+        "no error after failover": rates["after failover"]["errors"] == 0,
+    })
+    return {"scenario": "outage", "measures": measures, "checks": checks, "lost": lost[:20]}
+
+
+def partition(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> dict[str, Any]:
+    region = cloud.region_of(env)
+    workload, fault_start, fault_end, finished = _run_workload(cloud, settings, "partition", env, "partition")
+    replicas, convergence_s, converged = converge(cloud, table, [cloud.region_of(e.name) for e in cloud.topology.regions])
+    measures, checks, lost = _common(workload, replicas, converged, convergence_s)
+    conflicted = analysis.conflicts(workload.log, region, fault_start, fault_end)
+    errors = analysis.error_rates(workload.log, {"whole run": (0.0, float("inf"))})["whole run"]
+    measures.update({"partitioned_region": region, "fault_s": [round(fault_start, 2), round(fault_end, 2)],
+                     "items_written_on_both_sides": conflicted, "errors": {"whole run": errors},
+                     "workload_s": round(finished, 1)})
+    checks.update({"both sides wrote the same items": conflicted > 0,
+                   "no error (a partition cuts replication only)": errors["errors"] == 0})
+    return {"scenario": "partition", "measures": measures, "checks": checks, "lost": lost[:20]}
+
+
+def failover_bound(cloud: ChaosCloud) -> float:
+    """Health-check interval x failure threshold + 2 s, with the local cloud's interval scale."""
+    configs = cloud.health_checks()
+    scale = float(cloud.state.get("health_interval_scale", 1.0))
+    worst = max(c.get("RequestInterval", 30) * c.get("FailureThreshold", 3) for c in configs)
+    return worst * scale + FAILOVER_SLACK_S
