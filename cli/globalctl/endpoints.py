@@ -73,11 +73,15 @@ class Endpoints:
 def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
          timeout: float = TIMEOUT_SECONDS) -> Response:
     """One JSON request; a connection failure is status 0 with the reason as the body."""
+    scheme = urlparse(url).scheme
+    if scheme not in ("http", "https"):  # a stack output or state file naming file:, ftp: and the like
+        return Response(0, {}, f"refusing a {scheme or 'schemeless'} URL: only http and https".encode())
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method,
                                      headers={"content-type": "application/json", **(headers or {})})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only
+        with urllib.request.urlopen(  # noqa: S310  # nosec B310 # scheme checked above: http or https only
+                request, timeout=timeout) as response:
             return Response(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
     except urllib.error.HTTPError as error:
         return Response(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())

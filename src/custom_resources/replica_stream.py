@@ -14,6 +14,7 @@ import os
 import time
 import urllib.request
 from typing import Any, Optional
+from urllib.parse import urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -24,6 +25,9 @@ SUCCESS = "SUCCESS"
 FAILED = "FAILED"
 # Stop waiting this long before the Lambda timeout so there is time left to answer.
 RESPONSE_RESERVE_MS = 10_000
+# CloudFormation's ResponseURL is a pre-signed S3 https URL; plain http is accepted only on loopback
+# (the local cloud, which has no TLS). Anything else (file:, ftp:, http to a remote host) is refused.
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def _seconds(name: str, default: float) -> float:
@@ -68,7 +72,19 @@ def wait_for_stream(table_name: str, context: Any) -> tuple[Optional[str], str]:
         time.sleep(poll)
 
 
+def response_url_allowed(url: str) -> bool:
+    parsed = urlparse(url)
+    if parsed.scheme == "https":
+        return bool(parsed.hostname)
+    return parsed.scheme == "http" and parsed.hostname in LOOPBACK_HOSTS
+
+
 def send(event: dict[str, Any], status: str, reason: str, physical_id: str, data: Optional[dict[str, Any]] = None) -> None:
+    url = str(event.get("ResponseURL", ""))
+    if not response_url_allowed(url):
+        # Logged without the URL: a pre-signed URL is a credential for this one response.
+        logger.error("refusing to send the response: ResponseURL is not https", extra={"scheme": urlparse(url).scheme})
+        return
     body = json.dumps(
         {
             "Status": status,
@@ -82,7 +98,7 @@ def send(event: dict[str, Any], status: str, reason: str, physical_id: str, data
         }
     ).encode()
     request = urllib.request.Request(
-        event["ResponseURL"],
+        url,
         data=body,
         method="PUT",
         # The pre-signed S3 URL is signed for an empty content type.
@@ -90,7 +106,8 @@ def send(event: dict[str, Any], status: str, reason: str, physical_id: str, data
     )
     for attempt in range(3):
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - CloudFormation's URL
+            with urllib.request.urlopen(  # noqa: S310  # nosec B310 # URL checked above: https, or http on loopback
+                    request, timeout=10) as response:
                 logger.info("response sent", extra={"status": status, "http_status": response.status})
                 return
         except (OSError, ValueError):

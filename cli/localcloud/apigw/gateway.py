@@ -126,7 +126,8 @@ class ApiGateway:
         """
         if fault is _LOOK_UP:
             fault = self.current_fault()
-        assert fault is None or isinstance(fault, Fault)
+        if fault is not None and not isinstance(fault, Fault):
+            raise TypeError(f"fault must be a Fault or None, not {type(fault).__name__}")
         request_id = new_request_id()
         response = self._respond(request, fault, request_id)
         if response is not None:

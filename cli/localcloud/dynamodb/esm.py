@@ -439,7 +439,8 @@ class StreamEventSourceMapping:
         with self._cond:
             for entry in entries:
                 head = self._pending.popleft()
-                assert head is entry, "commits must follow shard order"
+                if head is not entry:  # an invariant, so it must hold under python -O too
+                    raise RuntimeError("commits must follow shard order")
             if delivered:
                 self._count(delivered_records=len(entries))
             self._advance_checkpoint()

@@ -7,6 +7,8 @@
 - in STRONG mode (MRSC) a write (or a strongly consistent read) in a region that cannot reach a
   majority is refused before it is applied, and an accepted write is applied to the reachable replicas before the call returns;
 - DeleteTable on a replica, or UpdateTable's ReplicaUpdates Delete, takes it out of its global table;
+- each replica's PointInTimeRecoverySpecification (a per-replica setting in the GlobalTable schema)
+  is applied to that replica, so DescribeContinuousBackups in its region answers as AWS would;
 - one UpdateItem is one stream record (moto writes a key-only INSERT first for a new item);
 - stream records carry the table's own region in awsRegion (moto writes "us-east-1"), and moto's
   own stream-to-Lambda delivery (which runs nothing without Docker and drops the records) is off:
@@ -242,6 +244,7 @@ class GlobalTable(CloudFormationModel):
             raise JsonRESTError("ValidationError", "the stack's own region must hold a replica of the global table")
         for region in spec["replicas"]:
             _create_replica(account_id, region, resource_name, properties, spec["protection"][region])
+            _apply_point_in_time_recovery(account_id, region, resource_name, spec["pitr"][region])
         table = cls(account_id, region_name, resource_name, spec["replicas"], spec["mode"], spec["witness"],
                     spec["protection"])
         _register(table)
@@ -273,6 +276,7 @@ class GlobalTable(CloudFormationModel):
         for region in spec["replicas"]:
             table = dynamodb_backends[account_id][region].get_table(original_resource.name)
             table.deletion_protection_enabled = spec["protection"][region]
+            _apply_point_in_time_recovery(account_id, region, original_resource.name, spec["pitr"][region])
         original_resource.replicas = spec["replicas"]
         original_resource.protection = spec["protection"]
         return original_resource
@@ -308,10 +312,24 @@ def _spec(properties: dict[str, Any], region_name: str) -> dict[str, Any]:
     if mode == "STRONG" and len(replicas) + len(witnesses) != 3:
         raise JsonRESTError("ValidationError",
                             "MultiRegionConsistency STRONG needs exactly 3 replicas, or 2 replicas and a witness")
-    protection = {r["Region"]: str(r.get("DeletionProtectionEnabled", False)).lower() == "true"
-                  for r in properties.get("Replicas", [])}
+    specs = properties.get("Replicas", [])
+    protection = {r["Region"]: _true(r.get("DeletionProtectionEnabled", False)) for r in specs}
+    pitr = {r["Region"]: r.get("PointInTimeRecoverySpecification") or {} for r in specs}
     return {"replicas": replicas, "mode": mode, "witness": witnesses[0] if witnesses else None,
-            "protection": protection}
+            "protection": protection, "pitr": pitr}
+
+
+def _true(value: Any) -> bool:
+    # Parameters reach the resource as strings ("true"), literals as booleans.
+    return str(value).lower() == "true"
+
+
+def _apply_point_in_time_recovery(account_id: str, region: str, name: str, spec: dict[str, Any]) -> None:
+    """The replica's own PITR setting (a replica without the key has PITR off, as on AWS)."""
+    wanted: dict[str, Any] = {"PointInTimeRecoveryEnabled": _true(spec.get("PointInTimeRecoveryEnabled", False))}
+    if wanted["PointInTimeRecoveryEnabled"] and "RecoveryPeriodInDays" in spec:
+        wanted["RecoveryPeriodInDays"] = int(spec["RecoveryPeriodInDays"])
+    dynamodb_backends[account_id][region].update_continuous_backups(name, wanted)
 
 
 def _create_replica(account_id: str, region: str, name: str, properties: dict[str, Any], protected: bool) -> Table:
