@@ -156,6 +156,9 @@ def format_percent(availability: Real | Decimal, significant: int = 6) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+MAX_PERCENT_DIGITS = 30
+
+
 def parse_percent(text: str) -> Fraction:
     """A percentage from the command line: in (0, 100], a trailing "%" allowed. ValueError otherwise."""
     raw = text.strip().removesuffix("%").strip()
@@ -165,6 +168,12 @@ def parse_percent(text: str) -> Fraction:
         raise ValueError(f"{text!r} is not a percentage") from None
     if not number.is_finite() or not 0 < number <= 100:
         raise ValueError(f"{text!r} is outside (0, 100]")
+    # Exact fractions of '1e-99999999' would take minutes and gigabytes to multiply; no SLA needs
+    # more than a few nines, so the precision is bounded instead.
+    digits = number.as_tuple()
+    if len(digits.digits) > MAX_PERCENT_DIGITS or -int(digits.exponent) > MAX_PERCENT_DIGITS:
+        raise ValueError(f"{text!r} is more precise than globalctl computes "
+                         f"(at most {MAX_PERCENT_DIGITS} digits and {MAX_PERCENT_DIGITS} decimal places)")
     return Fraction(number)
 
 

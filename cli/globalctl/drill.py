@@ -485,11 +485,14 @@ def _wait_until(load: Traffic, at: float) -> None:
 
 def save_report(config_path: Path, report: dict[str, Any]) -> Path:
     """.globalctl/drills/<env>-<UTC stamp>.json beside samconfig."""
+    from globalctl.inputs import inside
+
     folder = config_path.resolve().parent / STATE_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{report['env']}-{report['run_id'].split('-')[0]}.json"
+    # The env is a samconfig name: checked as a plain file name before it is joined to a path.
+    path = inside(folder, (f"{report['env']}-{report['run_id'].split('-')[0]}.json", "drill report"))
     if path.exists():  # two drills in one second
-        path = folder / f"{report['env']}-{report['run_id']}.json"
+        path = inside(folder, (f"{report['env']}-{report['run_id']}.json", "drill report"))
     partial = path.with_suffix(".tmp")
     partial.write_text(json.dumps(report, indent=2))
     partial.replace(path)

@@ -1,12 +1,16 @@
-"""One place that turns exceptions into one line on stderr and an exit code."""
+"""One place that turns exceptions into one line on stderr and an exit code: a command's own
+errors (`reported`) and the command line's (`OneLineUsage`: a bad option value, a missing
+argument, an unknown command)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from globalctl.exceptions import GlobalctlError
 
@@ -44,3 +48,44 @@ def reported(func: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+class OneLineUsage(TyperGroup):
+    """The root command group: a usage error is `error: <what>` on one line and exit 2, instead of
+    Typer's usage line, hint and boxed panel (scripts read one line; a panel wraps a long value)."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with _one_line():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _one_line():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _one_line() -> Iterator[None]:
+    # typer 0.29 vendors click as typer._click; its ClickException is what parsing raises.
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise  # `globalctl local` alone prints its help, as intended
+    except ClickException as error:
+        typer.echo(f"error: {usage_line(error)}", err=True)
+        raise typer.Exit(error.exit_code) from None
+
+
+def usage_line(error: Any) -> str:
+    """The error's message on one line, naming the value typed when Typer's message does not."""
+    message = error.format_message().replace("Value error, ", "")
+    # Typer validates numbers with pydantic: the rejected input is on the ValidationError it chains.
+    details = getattr(error.__cause__, "errors", None)
+    if callable(details):
+        found = details()
+        if found and "input" in found[0] and repr(str(found[0]["input"])) not in message:
+            from globalctl.inputs import shown
+
+            message += f" (got {shown(found[0]['input'])})"
+    return " ".join(message.split())

@@ -9,11 +9,14 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import typer
 
 from globalctl import topology
+from globalctl.endpoints import LOOPBACK
 from globalctl.exceptions import LocalCloudError, LocalCloudNotRunning, UsageError
+from globalctl.inputs import region_env
 
 STATE_DIR = Path(".globalctl") / "local"
 CONTROL_TIMEOUT_SECONDS = 30.0
@@ -81,11 +84,16 @@ class LocalCloudContext:
 
     def call(self, name: str, body: dict[str, Any] | None = None) -> Any:
         state = self.state()
+        endpoint = str(state.get("endpoint", ""))
+        # The state file is only a file: whatever it says, control calls go to plain HTTP on loopback.
+        if urlparse(endpoint).scheme != "http" or urlparse(endpoint).hostname not in LOOPBACK:
+            raise LocalCloudError(f"the local cloud's state names {endpoint!r}, not an http endpoint on loopback")
         data = json.dumps(body or {}).encode()
-        request = urllib.request.Request(f"{state['endpoint']}/_localcloud/{name}", data=data, method="POST",
+        request = urllib.request.Request(f"{endpoint}/_localcloud/{name}", data=data, method="POST",
                                          headers={"content-type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=CONTROL_TIMEOUT_SECONDS) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(  # noqa: S310  # nosec B310 # endpoint checked above: http on loopback
+                    request, timeout=CONTROL_TIMEOUT_SECONDS) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             try:
@@ -95,15 +103,18 @@ class LocalCloudContext:
             # 400: the command line asked for something that does not exist; 404 and 5xx: the cloud's state.
             raise (UsageError if error.code == 400 else LocalCloudError)(message) from None
         except (urllib.error.URLError, OSError) as error:
-            raise LocalCloudError(f"the local cloud does not answer at {state['endpoint']}: {error}") from None
+            raise LocalCloudError(f"the local cloud does not answer at {endpoint}: {error}") from None
 
     def status(self) -> dict[str, Any]:
         return self.call("status")
 
     def fault(self, env: str, kind: str, latency_ms: int, error_rate: float) -> None:
+        region_env(self._topology(), env)  # checked here, so a typo is refused whether or not the cloud runs
         self.call("fault", {"env": env, "kind": kind, "latency_ms": latency_ms, "error_rate": error_rate})
 
     def heal(self, env: str) -> list[str]:
+        if env != "all":
+            region_env(self._topology(), env)
         return self.call("heal", {"env": env})["healed"]
 
     def resolve(self, name: str, from_location: str | None) -> dict[str, Any]:

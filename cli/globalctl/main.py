@@ -17,13 +17,18 @@ from globalctl.commands.plan import plan
 from globalctl.commands.rollout import rollback, rollout
 from globalctl.commands.status import status
 from globalctl.commands.validate import validate
+from globalctl.errors import OneLineUsage
 
 app = typer.Typer(
     name="globalctl",
+    cls=OneLineUsage,
     help="Run one AWS SAM backend active-active in several regions: validate, deploy, observe.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help, as `sam --help` prints: Typer's rich help imports rich's markdown, syntax
+    # and traceback modules just to draw boxes, about 100 ms of CPU on every `--help` (bench/cli_help.py).
+    rich_markup_mode=None,
 )
 
 
@@ -36,7 +41,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     ctx: typer.Context,
-    config: Path = typer.Option(Path("samconfig.toml"), "--config", "-c", help="The topology (samconfig file)."),
+    # dir_okay=False: an existing directory is refused here; a missing file is refused by the
+    # commands that read it (`availability --series` needs none).
+    config: Path = typer.Option(Path("samconfig.toml"), "--config", "-c", dir_okay=False,
+                                help="The topology (samconfig file)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:

@@ -7,16 +7,20 @@ region. Nothing else describes the topology, so adding a region is adding one en
 
 from __future__ import annotations
 
+import re
 import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from globalctl.exceptions import TopologyError, UnknownEnvironmentError
+from globalctl.inputs import shown
 
 TABLE_TEMPLATE = "global/table.yaml"
 ROUTING_TEMPLATE = "global/routing.yaml"
 REGION_TEMPLATE = "template.yaml"
+_PARAMETER_KEY = re.compile(r"[A-Za-z0-9]+")
+_PLAIN_VALUE = re.compile(r"[^\s\"'\\]+")
 
 
 def parse_overrides(text: str) -> dict[str, str]:
@@ -30,9 +34,30 @@ def parse_overrides(text: str) -> dict[str, str]:
     return result
 
 
+def sam_overrides(params: dict[str, str]) -> list[str]:
+    """One `Key=Value` argument per parameter, in the syntax `sam deploy --parameter-overrides`
+    parses (samcli/cli/types.py CfnParameterOverridesType): a value with a space or a quote goes in
+    double quotes with `\\"` inside. SAM unescapes only `\\ `, `\\"` and `\\'`, so a backslash
+    could not come through unchanged: such a value is refused, not mangled."""
+    items = []
+    for key, value in params.items():
+        if not _PARAMETER_KEY.fullmatch(key):
+            raise TopologyError(f"parameter name {shown(key)} is not alphanumeric (CloudFormation's rule)")
+        if "\\" in value:
+            raise TopologyError(f"parameter {key}: value {shown(value)} has a backslash, which sam deploy "
+                                f"--parameter-overrides cannot carry unchanged")
+        if _PLAIN_VALUE.fullmatch(value):
+            items.append(f"{key}={value}")
+        else:
+            escaped = value.replace('"', '\\"')
+            items.append(f'{key}="{escaped}"')
+    return items
+
+
 def render_overrides(params: dict[str, str]) -> str:
-    """The inverse of parse_overrides, quoted so a shell and SAM read it back unchanged."""
-    return " ".join(shlex.quote(f"{key}={value}") for key, value in params.items())
+    """The overrides as one string, for `--parameter-overrides "$(globalctl params <env>)"`: SAM
+    splits it on the spaces outside quotes, and parse_overrides reads it back unchanged."""
+    return " ".join(sam_overrides(params))
 
 
 @dataclass(frozen=True)
@@ -92,7 +117,7 @@ class Topology:
             if env.name == name:
                 return env
         known = ", ".join(env.name for env in self.environments) or "none"
-        raise UnknownEnvironmentError(f"unknown environment {name!r} (known: {known})")
+        raise UnknownEnvironmentError(f"unknown environment {shown(name)} (known: {known})")
 
 
 def _overrides_of(env: str, value: object) -> dict[str, str]:
@@ -107,6 +132,8 @@ def _overrides_of(env: str, value: object) -> dict[str, str]:
 
 def load(config_path: Path) -> Topology:
     """Read samconfig.toml. Structural problems raise TopologyError; the checks in `checks` judge the rest."""
+    if config_path.is_dir():
+        raise TopologyError(f"{config_path}: is a directory; --config names the samconfig file")
     if not config_path.is_file():
         raise TopologyError(f"{config_path}: no such file (run from the project root or pass --config)")
     try:

@@ -274,14 +274,14 @@ def test_largest_tolerance_and_zero_bake_are_accepted(six):
     assert [envs(wave) for wave in plan.waves][2] == ["use1", "apse1", "euc1", "usw2", "apne1"]
 
 
-@pytest.mark.parametrize("release", ["", "-v1", ".v1", "_v1", "v 1", "v1/2", "v1=2", "v1\n", "é1", "x" * 129, None, 7])
+@pytest.mark.parametrize("release", ["", "-v1", ".v1", "_v1", "v 1", "v1/2", "v1=2", "v1\n", "é1", "x" * 65, None, 7])
 def test_bad_release_ids(six, release):
     with pytest.raises(PlanError, match=r"must match \^\[A-Za-z0-9\]") as caught:
         plan_rollout(six, release)
     assert repr(release) in str(caught.value)
 
 
-@pytest.mark.parametrize("release", ["v", "7", "x" * 128, "v1.2.3_rc-1", "abc1234-20240506T070809Z"])
+@pytest.mark.parametrize("release", ["v", "7", "x" * 64, "v1.2.3_rc-1", "abc1234-20240506T070809Z"])
 def test_good_release_ids(six, release):
     assert plan_rollout(six, release).release == release
 

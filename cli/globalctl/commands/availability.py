@@ -12,6 +12,8 @@ from globalctl.context import Context
 from globalctl.errors import reported
 from globalctl.exceptions import TopologyError, UsageError
 
+MAX_AD_HOC_VALUES = 64
+
 
 @reported
 def availability(
@@ -58,6 +60,8 @@ def _ad_hoc(mode: str, values: list[str], both: bool, component: list[str] | Non
         raise UsageError("--component applies to the topology, not to --series/--parallel")
     if not values:
         raise UsageError(f"--{mode} needs at least one PCT, e.g. --{mode} 99 99.99")
+    if len(values) > MAX_AD_HOC_VALUES:  # exact fractions: each value multiplies the digits carried
+        raise UsageError(f"--{mode} takes at most {MAX_AD_HOC_VALUES} PCT values, got {len(values)}")
     try:
         percents = [model.parse_percent(v) for v in values]
     except ValueError as exc:

@@ -7,8 +7,11 @@ from typing import Any
 
 import typer
 
+from globalctl import inputs
 from globalctl.context import Context
 from globalctl.errors import reported
+
+MAX_DURATION_SECONDS = 3_600.0  # a drill holds a region out of the traffic: an hour is plenty
 
 
 def _table(report: dict[str, Any]) -> None:
@@ -33,12 +36,14 @@ def _table(report: dict[str, Any]) -> None:
 def drill(
     ctx: typer.Context,
     env: str = typer.Argument(..., help="The region env to take out of the traffic."),
-    duration: float = typer.Option(30.0, "--duration", min=5.0, help="Seconds of traffic before the restore."),
+    duration: float = typer.Option(30.0, "--duration", min=5.0, max=MAX_DURATION_SECONDS,
+                                   help="Seconds of traffic before the restore."),
     mode: str = typer.Option("drain", "--mode", help="drain (weight 0 in the routing) or outage (local cloud only)."),
     clients: int = typer.Option(6, "--clients", min=1, max=64, help="Client threads, spread over client locations."),
     rate: float = typer.Option(5.0, "--rate", min=0.1, max=50.0, help="Requests per second per client."),
-    entry: str = typer.Option(None, "--entry", help="The global entry URL (default: the local cloud's); on AWS "
-                                                     "your routed name, e.g. https://api.example.com."),
+    entry: str = typer.Option(None, "--entry", callback=inputs.entry_url,
+                              help="The global entry URL (default: the local cloud's); on AWS your routed name, "
+                                   "e.g. https://api.example.com."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """A failover drill: traffic through the global entry from several client locations, <env> drained

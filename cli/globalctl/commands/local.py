@@ -6,8 +6,10 @@ import json
 
 import typer
 
+from globalctl import inputs
 from globalctl.errors import reported
 from globalctl.exceptions import UsageError
+from globalctl.inputs import shown
 
 app = typer.Typer(help="The local multi-region cloud on 127.0.0.1 (moto, extended): no Docker, no AWS account.",
                   no_args_is_help=True)
@@ -27,7 +29,8 @@ def up(
     ctx: typer.Context,
     base_port: int = typer.Option(None, "--base-port", help="First of the fixed ports (endpoint; +1 global entry; "
                                   "+10.. one per region). 0 picks free ports. Default 4610."),
-    timeout: float = typer.Option(60.0, "--timeout", help="Seconds to wait until every listener is up."),
+    timeout: float = typer.Option(60.0, "--timeout", min=1.0, max=3600.0,
+                                  help="Seconds to wait until every listener is up."),
     health_interval_scale: float = typer.Option(1.0, "--health-interval-scale", min=0.01, max=1.0,
                                                 help="Probe health checks at this share of their deployed "
                                                      "RequestInterval (tests use 0.1 to fail over in seconds)."),
@@ -90,7 +93,7 @@ def fault(
 ) -> None:
     """Break a region: outage (API, health and replication), partition (replication), slow, errors."""
     if kind not in FAULT_KINDS:
-        raise UsageError(f"unknown fault {kind!r}; choose one of {', '.join(FAULT_KINDS)}")
+        raise UsageError(f"unknown fault {shown(kind)}; choose one of {', '.join(FAULT_KINDS)}")
     _local(ctx).fault(env_name, kind, latency_ms, error_rate)
     typer.echo(f"{env_name}: {kind}")
 
@@ -107,8 +110,9 @@ def heal(ctx: typer.Context, env_name: str = typer.Argument(..., metavar="ENV", 
 @reported
 def resolve(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="The routed name, e.g. api.global-backend.example"),
-    from_location: str = typer.Option(None, "--from", help="The client's AWS region (default: the home region)."),
+    name: str = typer.Argument(..., callback=inputs.dns_name, help="The routed name, e.g. api.global-backend.example"),
+    from_location: str = typer.Option(None, "--from", callback=inputs.aws_region,
+                                      help="The client's AWS region (default: the home region)."),
 ) -> None:
     """Print the answer Route 53 would give for NAME to a client in --from."""
     answer = _local(ctx).resolve(name, from_location)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import typer
 
+from globalctl import inputs
+from globalctl.checks import MAX_REGIONS
+from globalctl.commands.rollout import MAX_BAKE_SECONDS
 from globalctl.context import Context
 from globalctl.errors import reported
 
@@ -52,26 +54,25 @@ def print_previews(summaries: list) -> None:
 @reported
 def plan(
     ctx: typer.Context,
-    release: str = typer.Option(None, "--release", help="Release id (default: git short sha + UTC time)."),
-    regions: str = typer.Option(None, "--regions", help="Region envs, comma-separated (default: all)."),
-    max_concurrent: int = typer.Option(1, "--max-concurrent"),
-    failure_tolerance: int = typer.Option(0, "--failure-tolerance"),
-    bake: int = typer.Option(60, "--bake"),
+    release: str = typer.Option(None, "--release", callback=inputs.release_option,
+                                help="Release id (default: git short sha + UTC time)."),
+    regions: str = typer.Option(None, "--regions", callback=inputs.env_list_option,
+                                help="Region envs, comma-separated (default: all)."),
+    max_concurrent: int = typer.Option(1, "--max-concurrent", min=1, max=MAX_REGIONS),
+    failure_tolerance: int = typer.Option(0, "--failure-tolerance", min=0, max=MAX_REGIONS - 1),
+    bake: int = typer.Option(60, "--bake", min=0, max=MAX_BAKE_SECONDS),
     canary: str = typer.Option(None, "--canary"),
     as_json: bool = typer.Option(False, "--json", help="Print the plan and the change sets as JSON."),
     skip_validate: bool = typer.Option(False, "--skip-validate", help="Skip `globalctl validate`."),
 ) -> None:
     """Print the rollout plan and each stack's change set (added / modified / removed, replacements).
     Exit 2 when a stateful resource (the table) would be replaced or removed."""
-    from globalctl.commands.rollout import _git_sha, _print_plan, _regions, validate_first
-    from globalctl.rollout.plan import plan_rollout, release_id
+    from globalctl.commands.rollout import _print_plan, plan_for, validate_first
 
     context = Context.from_typer(ctx)
-    if not skip_validate:
+    rollout_plan = plan_for(context, release, regions, canary, max_concurrent, failure_tolerance, bake)
+    if not skip_validate:  # after the planner: a bad option starts no cfn-lint or sam
         validate_first(context)
-    release = release or release_id(_git_sha(context), datetime.now(timezone.utc))
-    rollout_plan = plan_rollout(context.topology, release, regions=_regions(regions), canary=canary,
-                                max_concurrent=max_concurrent, failure_tolerance=failure_tolerance, bake_seconds=bake)
     summaries = previews(context, rollout_plan)
     if as_json:
         typer.echo(json.dumps({"plan": rollout_plan.to_dict(), "changes": [s.to_dict() for s in summaries]}, indent=2))

@@ -8,9 +8,16 @@ from datetime import datetime, timezone
 
 import typer
 
+from globalctl import inputs
+from globalctl.checks import MAX_REGIONS
 from globalctl.context import Context
 from globalctl.errors import reported
-from globalctl.exceptions import GlobalctlError
+from globalctl.exceptions import GlobalctlError, UsageError
+
+# Bounds a typo cannot slip past (a bake in ms instead of s, a timeout of a year); a plan may
+# hold at most MAX_REGIONS regions, so more at once or more tolerated failures mean nothing.
+MAX_BAKE_SECONDS = 86_400
+MAX_GATE_TIMEOUT_SECONDS = 3_600.0
 
 
 def _git_sha(context: Context) -> str | None:
@@ -34,7 +41,23 @@ def validate_first(context: Context) -> None:
 
 
 def _regions(value: str | None) -> list[str] | None:
-    return [name.strip() for name in value.split(",") if name.strip()] if value else None
+    return inputs.split_envs(value)
+
+
+def plan_for(context: Context, release: str | None, regions: str | None, canary: str | None,
+             max_concurrent: int, failure_tolerance: int, bake: int):  # noqa: ANN201 - a Plan; imported lazily
+    """The rollout plan of the options. The planner is pure and checks every option against the
+    topology first; only then is the default release named (it asks git), so a bad option
+    starts no process at all, and validate (cfn-lint, sam) comes after this."""
+    from dataclasses import replace
+
+    from globalctl.rollout.plan import plan_rollout, release_id
+
+    plan = plan_rollout(context.topology, release or "pending", regions=_regions(regions), canary=canary,
+                        max_concurrent=max_concurrent, failure_tolerance=failure_tolerance, bake_seconds=bake)
+    if release is None:
+        plan = replace(plan, release=release_id(_git_sha(context), datetime.now(timezone.utc)))
+    return plan
 
 
 def _print_plan(plan) -> None:  # noqa: ANN001 - a Plan; imported lazily
@@ -128,28 +151,37 @@ def _execute(context: Context, plan, state=None, gate_timeout: float = 60.0) -> 
 @reported
 def rollout(
     ctx: typer.Context,
-    release: str = typer.Option(None, "--release", help="Release id (default: git short sha + UTC time)."),
-    regions: str = typer.Option(None, "--regions", help="Region envs to roll out, comma-separated (default: all)."),
-    max_concurrent: int = typer.Option(1, "--max-concurrent", help="Regions deployed at once after the canary."),
-    failure_tolerance: int = typer.Option(0, "--failure-tolerance", help="Failed regions tolerated before stopping."),
-    bake: int = typer.Option(60, "--bake", help="Seconds each region's alarms must stay quiet after its deploy."),
+    release: str = typer.Option(None, "--release", callback=inputs.release_option,
+                                help="Release id (default: git short sha + UTC time)."),
+    regions: str = typer.Option(None, "--regions", callback=inputs.env_list_option,
+                                help="Region envs to roll out, comma-separated (default: all)."),
+    max_concurrent: int = typer.Option(1, "--max-concurrent", min=1, max=MAX_REGIONS,
+                                       help="Regions deployed at once after the canary."),
+    failure_tolerance: int = typer.Option(0, "--failure-tolerance", min=0, max=MAX_REGIONS - 1,
+                                          help="Failed regions tolerated before stopping."),
+    bake: int = typer.Option(60, "--bake", min=0, max=MAX_BAKE_SECONDS,
+                             help="Seconds each region's alarms must stay quiet after its deploy."),
     canary: str = typer.Option(None, "--canary", help="The region env deployed first, alone (default: the first)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and stop."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted rollout."),
     skip_validate: bool = typer.Option(False, "--skip-validate", help="Skip `globalctl validate` (not advised)."),
-    gate_timeout: float = typer.Option(60.0, "--gate-timeout", min=1.0,
+    gate_timeout: float = typer.Option(60.0, "--gate-timeout", min=1.0, max=MAX_GATE_TIMEOUT_SECONDS,
                                        help="Seconds a region has to report healthy on the new release."),
 ) -> None:
     """Roll a release out: table, canary, waves of regions, routing; each region drained, deployed,
     gated (health, smoke, replication, alarms) and restored; a failure rolls every updated region back."""
-    from globalctl.rollout.plan import Plan, plan_rollout, release_id
+    from globalctl.rollout.plan import Plan
     from globalctl.rollout.records import Records
 
     context = Context.from_typer(ctx)
     if resume:
-        state = Records(context.config_path).current()
-        if not state or state.get("status") not in ("interrupted", "running"):
+        given = [name for name, value in (("--release", release), ("--regions", regions), ("--canary", canary))
+                 if value is not None]
+        if given:
+            raise UsageError(f"--resume continues the recorded plan; {', '.join(given)} cannot change it")
+        state = Records(context.config_path).resumable(context.topology)
+        if state is None:
             raise GlobalctlError("no interrupted rollout to resume")
         plan = Plan.from_dict(state["plan"])
         done = [env for env, result in state.get("results", {}).items() if result.get("status") == "deployed"]
@@ -159,11 +191,10 @@ def rollout(
         state["plan"] = plan.to_dict()
         _execute(context, left, state, gate_timeout)
         return
+    plan = plan_for(context, release, regions, canary, max_concurrent, failure_tolerance, bake)
+    release = plan.release
     if not skip_validate:
         validate_first(context)
-    release = release or release_id(_git_sha(context), datetime.now(timezone.utc))
-    plan = plan_rollout(context.topology, release, regions=_regions(regions), canary=canary,
-                        max_concurrent=max_concurrent, failure_tolerance=failure_tolerance, bake_seconds=bake)
     _print_plan(plan)
     if dry_run:
         from globalctl.commands.plan import previews, print_previews
@@ -178,9 +209,11 @@ def rollout(
 @reported
 def rollback(
     ctx: typer.Context,
-    to: str = typer.Option(None, "--to", help="The release to go back to (default: the one before the last)."),
-    regions: str = typer.Option(None, "--regions", help="Region envs, comma-separated (default: all)."),
-    max_concurrent: int = typer.Option(1, "--max-concurrent"),
+    to: str = typer.Option(None, "--to", callback=inputs.release_option,
+                           help="The release to go back to (default: the one before the last)."),
+    regions: str = typer.Option(None, "--regions", callback=inputs.env_list_option,
+                                help="Region envs, comma-separated (default: all)."),
+    max_concurrent: int = typer.Option(1, "--max-concurrent", min=1, max=MAX_REGIONS),
     yes: bool = typer.Option(False, "--yes", "-y"),
 ) -> None:
     """Put every region back on the previous (or named) release, last-deployed region first."""
@@ -224,7 +257,8 @@ def rollback(
 
 
 def _previous_release(records) -> str:  # noqa: ANN001
-    complete = [h["release"] for h in records.history() if h.get("action") == "rollout" and h.get("status") == "complete"]
+    complete = [h.get("release") for h in records.history()
+                if h.get("action") == "rollout" and h.get("status") == "complete"]
     if len(complete) < 2:
         raise GlobalctlError("no earlier complete rollout to go back to; name one with --to")
-    return complete[-2]
+    return inputs.check_release(complete[-2], GlobalctlError, where=f"{records.history_path}: ")

@@ -13,9 +13,9 @@ tolerance: the canary exists to stop a bad release before it spreads. Concurrenc
 the tolerance (StackSets' SOFT_FAILURE_TOLERANCE), so a wave already in flight may end with more
 failures than tolerated; the executor stops after that wave.
 
-The release id is a CloudFormation parameter value and a stack tag value (at most 256 characters,
-https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Tag.html); the rule below
-keeps it well inside that and free of characters that `sam deploy --tags k=v` or a shell would read.
+The release id is a CloudFormation parameter value, a stack tag value and a folder name under
+.globalctl/releases/: its grammar (globalctl.inputs.RELEASE_RULE, and why) is checked here too, so
+a plan made from a hand-edited state file is held to it as well.
 """
 
 from __future__ import annotations
@@ -28,13 +28,12 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from globalctl.exceptions import PlanError
+from globalctl.inputs import RELEASE_RULE, check_release  # noqa: F401 - RELEASE_RULE re-exported
 from globalctl.topology import Environment, Topology
 
 TargetKind = Literal["table", "region", "routing"]
 Action = Literal["rollout", "rollback"]
 
-RELEASE_RULE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
-_RELEASE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _GIT_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 _KINDS = ("table", "region", "routing")
 _ACTIONS = ("rollout", "rollback")
@@ -333,12 +332,7 @@ def release_id(git_sha: str | None, now_utc: datetime) -> str:
 
 
 def _release(release: Any) -> str:
-    if not isinstance(release, str) or not _RELEASE.fullmatch(release):
-        raise PlanError(
-            f"release id {release!r} is invalid: it must match {RELEASE_RULE} "
-            "(a letter or digit, then up to 127 letters, digits, '.', '_' or '-')"
-        )
-    return release
+    return check_release(release, PlanError)
 
 
 def _int(value: Any, name: str, *, minimum: int) -> int:

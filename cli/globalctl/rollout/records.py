@@ -4,6 +4,9 @@
   touched; written after every step, so an interrupted rollout can resume or be rolled back;
 - releases/<release>/<env>.json: each stack as the release left it, for `rollback --to <release>`;
 - history.json: one line per rollout or rollback (release, outcome, regions, times).
+
+Release ids and env names become file names here, so every path is built by inputs.inside: a
+hand-edited state file naming `../../etc` is one clear error, never a read or write elsewhere.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from globalctl.exceptions import GlobalctlError
+from globalctl.exceptions import GlobalctlError, PlanError
+from globalctl.inputs import inside
 from globalctl.rollout.plan import Plan
 from globalctl.rollout.stacks import Snapshot
 
@@ -58,30 +62,87 @@ class Records:
             self._write(self.current_path, state)
 
     def current(self) -> dict[str, Any] | None:
-        return self._read(self.current_path)
+        state = self._read(self.current_path)
+        if state is not None and not isinstance(state, dict):
+            raise GlobalctlError(f"{self.current_path} is not a rollout state (a JSON object); "
+                                 f"move it aside to start afresh")
+        return state
+
+    def resumable(self, topology: Any) -> dict[str, Any] | None:
+        """The interrupted rollout's state, checked against the topology; None when there is none."""
+        state = self.current()
+        if not state or state.get("status") not in ("interrupted", "running"):
+            return None
+        try:
+            _check_resumable(state, topology)
+        except (GlobalctlError, KeyError, TypeError, ValueError) as error:
+            raise PlanError(f"{self.current_path}: {error}; move it aside (or `globalctl rollback`)") from None
+        return state
 
     # --- releases and history -----------------------------------------------------------------------
 
+    def _release_path(self, release: str, env: str) -> Path:
+        return inside(self.root, ("releases", "folder"), (release, "release id"), (f"{env}.json", "env"))
+
     def keep_release(self, release: str, snap: Snapshot) -> None:
         with self._lock:
-            self._write(self.root / "releases" / release / f"{snap.env}.json", snap.to_dict())
+            self._write(self._release_path(release, snap.env), snap.to_dict())
 
     def release_snapshot(self, release: str, env: str) -> Snapshot | None:
-        data = self._read(self.root / "releases" / release / f"{env}.json")
-        return Snapshot.from_dict(data) if data else None
+        path = self._release_path(release, env)
+        data = self._read(path)
+        if not data:
+            return None
+        try:
+            return Snapshot.from_dict(data)
+        except (TypeError, ValueError) as error:
+            raise GlobalctlError(f"{path}: {error}; move it aside") from None
 
     def releases(self) -> list[str]:
         folder = self.root / "releases"
         return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
+    @property
+    def history_path(self) -> Path:
+        return self.root / "history.json"
+
     def history(self) -> list[dict[str, Any]]:
-        return self._read(self.root / "history.json") or []
+        history = self._read(self.history_path) or []
+        if not isinstance(history, list) or not all(isinstance(entry, dict) for entry in history):
+            raise GlobalctlError(f"{self.history_path} is not a list of JSON objects; move it aside")
+        return history
 
     def append_history(self, entry: dict[str, Any]) -> None:
         with self._lock:
-            history = self._read(self.root / "history.json") or []
+            history = self.history()
             history.append({**entry, "at": _now()})
-            self._write(self.root / "history.json", history)
+            self._write(self.history_path, history)
+
+
+def _check_resumable(state: dict[str, Any], topology: Any) -> None:
+    """Every target of the recorded plan is the same stack in samconfig; results and snapshots
+    have the shapes the executor reads back. Raises with the first thing that does not hold."""
+    from globalctl.rollout.executor import TargetResult
+
+    plan = Plan.from_dict(state.get("plan"))
+    for target in plan.targets:
+        env = topology.env(target.env)
+        if (env.kind, env.region, env.stack_name) != (target.kind, target.region, target.stack_name):
+            raise PlanError(f"target {target.env} is {target.kind} {target.stack_name} in {target.region}, "
+                            f"samconfig says {env.kind} {env.stack_name} in {env.region}")
+    known = {t.env for t in plan.targets}
+    for key in ("results", "snapshots"):
+        entries = state.get(key, {})
+        if not isinstance(entries, dict) or not set(entries) <= known:
+            raise PlanError(f"{key} must map the plan's envs ({', '.join(sorted(known))}) to objects")
+        for env, entry in entries.items():
+            if key == "snapshots" and entry is not None:
+                Snapshot.from_dict(entry)
+            if key == "results":
+                try:  # exactly how the executor reads it back
+                    TargetResult(**entry)
+                except TypeError:
+                    raise PlanError(f"the result of {env} is not a target result") from None
 
 
 def _now() -> str:

@@ -15,7 +15,8 @@ from typing import Any
 
 from globalctl import aws
 from globalctl.exceptions import GlobalctlError
-from globalctl.topology import Environment, Topology, render_overrides
+from globalctl.inputs import check_release
+from globalctl.topology import Environment, Topology, sam_overrides
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 BUSY = ("_IN_PROGRESS",)
@@ -53,8 +54,25 @@ class Snapshot:
         return dict(self.__dict__)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Snapshot:
+    def from_dict(cls, data: Any) -> Snapshot:
+        """The inverse of to_dict; a hand-edited record raises ValueError naming what is wrong."""
+        if not isinstance(data, dict) or not {"env", "stack_name", "region"} <= set(data) <= set(_SNAPSHOT_FIELDS):
+            raise ValueError(f"a stack record needs env, stack_name and region, and only {', '.join(_SNAPSHOT_FIELDS)}")
+        for key in ("env", "stack_name", "region"):
+            if not isinstance(data[key], str):
+                raise ValueError(f"a stack record's {key} must be a string, got {data[key]!r}")
+        for key in ("parameters", "tags"):
+            value = data.get(key, {})
+            if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                      for k, v in value.items()):
+                raise ValueError(f"a stack record's {key} must map strings to strings")
+        for key in ("template", "status"):
+            if not isinstance(data.get(key), (str, type(None))):
+                raise ValueError(f"a stack record's {key} must be a string or null")
         return cls(**data)
+
+
+_SNAPSHOT_FIELDS = ("env", "stack_name", "region", "template", "parameters", "tags", "status")
 
 
 def check_deployable(env: Environment) -> dict | None:
@@ -86,18 +104,21 @@ def snapshot(env: Environment) -> Snapshot:
     )
 
 
-def release_tags(env: Environment, release: str) -> str:
+def release_tags(env: Environment, release: str) -> list[str]:
+    """samconfig's tags plus `release=<id>`, one `k=v` argument each (sam's --tags takes several)."""
     tags = dict(pair.split("=", 1) for pair in str(env.raw.get("tags", "")).split() if "=" in pair)
-    tags["release"] = release
-    return " ".join(f"{key}={value}" for key, value in tags.items())
+    tags["release"] = check_release(release, DeployFailed)
+    return [f"{key}={value}" for key, value in tags.items()]
 
 
 def deploy_command(topology: Topology, env: Environment, parameters: dict[str, str], release: str) -> list[str]:
+    """sam's argument list: never a shell string. --parameter-overrides and --tags take several
+    values (samcli OptionNargs), so each `Key=Value` is its own argument, in SAM's own quoting."""
     from globalctl.lint import sam_executable
 
     return [sam_executable(), "deploy", "--config-file", str(topology.config_path.resolve()),
-            "--config-env", env.name, "--parameter-overrides", render_overrides(parameters),
-            "--tags", release_tags(env, release), "--no-progressbar"]
+            "--config-env", env.name, "--parameter-overrides", *(sam_overrides(parameters) or [""]),
+            "--tags", *release_tags(env, release), "--no-progressbar"]
 
 
 def sam_deploy(topology: Topology, env: Environment, parameters: dict[str, str], release: str) -> str:
