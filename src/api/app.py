@@ -5,7 +5,7 @@ reserved health sentinel ``__health__`` can never be read or written through the
 """
 
 import os
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, Union
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -18,9 +18,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from common.items import ID_RULE, dumps, public_item
 from common.observability import logger, metrics, tracer
 
-from . import codec, health, store
+from . import codec, health, openapi, store
 from .errors import ApiError, bad_request, is_unavailable, unavailable
-from .models import ErrorBody, HealthBody, ItemBody, ItemPage, responses
+from .models import ITEM_VERSION_HEADERS, ErrorBody, GatewayError, HealthBody, ItemBody, ItemPage, responses
 
 JSON = "application/json"
 KNOWN_ROUTES = frozenset(
@@ -64,9 +64,18 @@ def version_headers(version: int) -> dict[str, str]:
 
 @app.get(
     "/health",
+    operation_id="getHealth",
     summary="Deep health check of this region",
     description="Reads the health sentinel from the local replica (short timeout) and the SSM service switch.",
-    responses=responses({200: ("Region healthy", HealthBody), 503: ("Region unavailable", HealthBody)}),
+    responses=responses(
+        {
+            200: ("Region healthy", HealthBody),
+            503: (
+                "Region unavailable (or no answer from the function: API Gateway's body)",
+                Union[HealthBody, GatewayError],
+            ),
+        }
+    ),
 )
 def get_health():
     reason = health.check(store.table_name())
@@ -79,7 +88,12 @@ def get_health():
 _openapi_cache: dict[str, str] = {}
 
 
-@app.get("/openapi.json", summary="This OpenAPI document")
+@app.get(
+    "/openapi.json",
+    operation_id="getOpenApi",
+    summary="This OpenAPI document",
+    responses=responses({200: ("This OpenAPI document", dict[str, Any])}),
+)
 def get_openapi():
     if "document" not in _openapi_cache:
         _openapi_cache["document"] = _openapi_document()
@@ -87,27 +101,17 @@ def get_openapi():
 
 
 def _openapi_document() -> str:
-    import json
-
-    document = json.loads(
-        app.get_openapi_json_schema(
-            title="Global items API",
-            version=release(),
-            description=f"Multi-region active-active item store. Item ids: {ID_RULE}.",
-        )
+    return openapi.document(
+        app,
+        title="Global items API",
+        version=release(),
+        description=f"Multi-region active-active item store. Item ids: {ID_RULE}.",
     )
-    # The PUT body is parsed by hand (size limit, exact numbers), so describe it here.
-    put = document["paths"]["/items/{id}"]["put"]
-    put["requestBody"] = {
-        "required": True,
-        "content": {JSON: {"schema": codec.PutItemBody.model_json_schema()}},
-        "description": f"At most {codec.MAX_BODY_BYTES} bytes.",
-    }
-    return json.dumps(document, separators=(",", ":"))
 
 
 @app.get(
     "/items",
+    operation_id="listItems",
     summary="List items (paginated scan)",
     responses=responses({200: ("A page of items", ItemPage), 400: ("Bad limit or cursor", ErrorBody)}),
 )
@@ -124,8 +128,15 @@ def list_items(
 
 @app.get(
     "/items/<id>",
+    operation_id="getItem",
     summary="Read an item",
-    responses=responses({200: ("The item", ItemBody), 404: ("No such item", ErrorBody)}),
+    responses=responses(
+        {
+            200: ("The item", ItemBody, ITEM_VERSION_HEADERS),
+            400: ("Bad id or consistent flag", ErrorBody),
+            404: ("No such item", ErrorBody),
+        }
+    ),
 )
 def get_item(
     id: IdParam,  # noqa: A002 - the path parameter is called id
@@ -140,13 +151,16 @@ def get_item(
 
 @app.put(
     "/items/<id>",
+    operation_id="putItem",
     summary="Create or replace an item",
     responses=responses(
         {
-            200: ("Replaced", ItemBody),
-            201: ("Created", ItemBody),
+            200: ("Replaced", ItemBody, ITEM_VERSION_HEADERS),
+            201: ("Created", ItemBody, ITEM_VERSION_HEADERS),
+            400: ("Bad id, bad If-Match or malformed JSON", ErrorBody),
             412: ("If-Match does not match the current version", ErrorBody),
-            413: ("Body too large", ErrorBody),
+            # Over API Gateway's 10 MB payload quota the gateway answers itself, with its own body.
+            413: ("Body too large", Union[ErrorBody, GatewayError]),
             422: ("Body rejected", ErrorBody),
         }
     ),
@@ -173,8 +187,16 @@ def store_rejected(exc: ClientError) -> bool:
 
 @app.delete(
     "/items/<id>",
+    operation_id="deleteItem",
     summary="Delete an item",
-    responses=responses({204: ("Deleted", None), 404: ("No such item", ErrorBody), 412: ("Version conflict", ErrorBody)}),
+    responses=responses(
+        {
+            204: ("Deleted", None),
+            400: ("Bad id or bad If-Match", ErrorBody),
+            404: ("No such item", ErrorBody),
+            412: ("Version conflict", ErrorBody),
+        }
+    ),
 )
 def delete_item(id: IdParam, if_match: IfMatch = None):  # noqa: A002
     item_id = codec.check_id(id)

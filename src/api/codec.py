@@ -11,9 +11,9 @@ import binascii
 import json
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from common.items import ID_RULE, is_valid_id
 
@@ -29,17 +29,18 @@ MAX_DIGITS = 38
 MIN_EXPONENT = -130
 MAX_EXPONENT = 125
 
-_MAX_CURSOR_CHARS = 512
-_CURSOR_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
-_IF_MATCH_PATTERN = re.compile(r'(?:W/)?(?:"([0-9]{1,18})"|([0-9]{1,18}))')
+# Public: the OpenAPI document states these same rules (api/openapi.py).
+MAX_CURSOR_CHARS = 512
+CURSOR_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+IF_MATCH_PATTERN = re.compile(r'(?:W/)?(?:"([0-9]{1,18})"|([0-9]{1,18}))')
 
 
 class PutItemBody(BaseModel):
-    """Body of ``PUT /items/{id}``: exactly one key, ``data``, holding any JSON object."""
+    """Body of ``PUT /items/{id}``: exactly one key, ``data``, holding any JSON object (no empty keys)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    data: dict[str, Any]
+    data: dict[Annotated[str, StringConstraints(min_length=1)], Any]
 
 
 def check_id(item_id: str) -> str:
@@ -70,7 +71,7 @@ def decode_cursor(cursor: str) -> str:
     :func:`encode_cursor` produces, so a cursor can name nothing but an item key.
     """
     error = bad_request("bad_cursor", "cursor is not one this API issued")
-    if not cursor or len(cursor) > _MAX_CURSOR_CHARS or not _CURSOR_PATTERN.fullmatch(cursor):
+    if not cursor or len(cursor) > MAX_CURSOR_CHARS or not CURSOR_PATTERN.fullmatch(cursor):
         raise error
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -110,7 +111,7 @@ def parse_if_match(value: str | None) -> int | None:
     """The expected version from ``If-Match: 3`` or ``If-Match: "3"`` (ETag style)."""
     if value is None:
         return None
-    match = _IF_MATCH_PATTERN.fullmatch(value.strip())
+    match = IF_MATCH_PATTERN.fullmatch(value.strip())
     if match is None:
         raise bad_request("bad_request", "If-Match must be an item version (an integer, optionally quoted)")
     return int(match.group(1) or match.group(2))
@@ -177,7 +178,7 @@ def _checked(value: Any, depth: int) -> Any:
     if isinstance(value, dict):
         if depth > MAX_DEPTH:
             raise validation_error(f"data is nested deeper than {MAX_DEPTH} levels")
-        return {_checked_string(key): _checked(item, depth + 1) for key, item in value.items()}
+        return {_checked_key(key): _checked(item, depth + 1) for key, item in value.items()}
     if isinstance(value, list):
         if depth > MAX_DEPTH:
             raise validation_error(f"data is nested deeper than {MAX_DEPTH} levels")
@@ -187,6 +188,15 @@ def _checked(value: Any, depth: int) -> Any:
     if isinstance(value, str):
         return _checked_string(value)
     return value  # bool or None
+
+
+def _checked_key(key: str) -> str:
+    # A map key is a DynamoDB attribute name: "at least one character long" (DynamoDB developer
+    # guide, "Supported data types and naming rules"). moto 5.2.5 even merges an empty key's value
+    # into the parent map, leaving an item no later read or Scan can parse.
+    if not key:
+        raise validation_error("object keys must be at least one character long")
+    return _checked_string(key)
 
 
 def _checked_string(value: str) -> str:
