@@ -20,12 +20,25 @@ from common.observability import logger, metrics, tracer
 from .notify import notification, origin_of
 
 
+class HeldBack(Exception):
+    """Not announced: an earlier write to the same item failed to publish in this batch."""
+
+
 class StreamBatchProcessor(BatchProcessor):
-    """BatchProcessor that reports a record without a ``dynamodb`` section instead of crashing.
+    """BatchProcessor that reports a record without a ``dynamodb`` section instead of crashing,
+    and tracks the items whose publish failed in the current batch (see ``_announce``).
 
     Lambda treats an empty itemIdentifier as "whole batch failed", the right outcome for a
     record that cannot even be identified.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.held_items: set[str] = set()
+
+    def _prepare(self) -> None:
+        super()._prepare()
+        self.held_items = set()
 
     def _collect_dynamodb_failures(self) -> list[dict[str, Any]]:
         failures = []
@@ -44,6 +57,8 @@ processor = StreamBatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_
 def record_handler(record: DynamoDBRecord) -> None:
     try:
         _announce(record.raw_event)
+    except HeldBack:
+        raise
     except Exception:
         # Powertools turns the exception into a batch item failure; log it for the operator.
         logger.exception("record failed", extra={"event_id": record.raw_event.get("eventID")})
@@ -62,13 +77,24 @@ def _announce(raw: dict[str, Any]) -> None:
     note = notification(raw)
     if note is None:
         return
-    aws.sns().publish(
-        TopicArn=os.environ["TOPIC_ARN"],
-        Message=note.message(),
-        MessageGroupId=note.item_id,
-        MessageDeduplicationId=note.deduplication_id,
-        MessageAttributes=note.attributes(),
-    )
+    # Powertools runs every record of a batch even after one fails, but Lambda retries a stream
+    # batch from its lowest failed record ("Lambda retries all records starting from that
+    # checkpoint", https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html):
+    # a later write to an item whose publish failed comes back anyway, and announcing it now would
+    # put it ahead of the failed one in the item's FIFO group. So it fails too, unannounced.
+    if note.item_id in processor.held_items:
+        raise HeldBack(f"an earlier write to {note.item_id} failed to publish in this batch")
+    try:
+        aws.sns().publish(
+            TopicArn=os.environ["TOPIC_ARN"],
+            Message=note.message(),
+            MessageGroupId=note.item_id,
+            MessageDeduplicationId=note.deduplication_id,
+            MessageAttributes=note.attributes(),
+        )
+    except Exception:
+        processor.held_items.add(note.item_id)
+        raise
     logger.info(
         "published",
         extra={"item_id": note.item_id, "version": note.version, "event_type": note.event_type},

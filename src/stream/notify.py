@@ -30,10 +30,11 @@ class Notification:
     origin_region: str
     updated_at: str
     data: Optional[dict[str, Any]]
+    event_id: str = ""  # the stream record's eventID
 
     @property
     def deduplication_id(self) -> str:
-        return deduplication_id(self.item_id, self.version, self.updated_at)
+        return deduplication_id(self.item_id, self.version, self.updated_at, self.event_id)
 
     def message(self) -> str:
         return dumps(
@@ -56,15 +57,21 @@ class Notification:
         }
 
 
-def deduplication_id(item_id: str, version: int, updated_at: str) -> str:
+def deduplication_id(item_id: str, version: int, updated_at: str, event_id: str = "") -> str:
     """sha256 hex (64 chars) of the write's identity.
 
     The version alone is not enough: a recreated item restarts at version 1, and within SNS's
     five-minute deduplication window its notification would be dropped as a duplicate of the
-    deleted incarnation's. Hashing also keeps 128-character ids under the 128-character limit.
-    The newline separator cannot occur in ids, so different writes cannot collide by concatenation.
+    deleted incarnation's. updated_at is not enough either: it is the writer's clock in
+    milliseconds, and two requests can read the same millisecond (create, delete, create again:
+    version 1 twice with one updated_at; tests/functional/test_notification_properties.py). The
+    stream record's eventID, "a globally unique identifier for the event that was recorded in
+    this stream record" (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_Record.html),
+    tells those writes apart and is the same on every redelivery of the record, so retries still
+    collapse. Hashing also keeps 128-character ids under the 128-character limit. The newline
+    separator cannot occur in ids, so different writes cannot collide by concatenation.
     """
-    return hashlib.sha256(f"{item_id}\n{version}\n{updated_at}".encode()).hexdigest()
+    return hashlib.sha256(f"{item_id}\n{version}\n{updated_at}\n{event_id}".encode()).hexdigest()
 
 
 def event_type(event_name: str, new_image: dict[str, Any], old_image: dict[str, Any]) -> Optional[str]:
@@ -133,4 +140,5 @@ def notification(record: dict[str, Any]) -> Optional[Notification]:
         origin_region=origin,
         updated_at=updated_at,
         data=None if kind == DELETED_EVENT else data,
+        event_id=str(record.get("eventID") or ""),
     )

@@ -25,7 +25,9 @@ https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-global-table
 Design: each link (source -> destination replica) is a FIFO queue with one delivery thread, so
 one source's changes to an item arrive in order. Every write gets a WriteStamp (timestamp, origin
 region); a local write's stamp is above anything that replica holds for the item, so it always
-wins locally and the highest stamp wins everywhere.
+wins locally and the highest stamp wins everywhere. With ``background=False`` no thread runs and
+the caller delivers each change itself (``deliverable_links`` / ``deliver_next``), so a test can
+choose every interleaving the links allow.
 """
 
 from __future__ import annotations
@@ -153,9 +155,11 @@ class ReplicationGroup:
         *,
         retry_initial_s: float = 0.05,
         retry_max_s: float = 2.0,
+        background: bool = True,
     ) -> None:
         validate_topology(mode, list(regions), witness)
         self.table_name = table_name
+        self._background = background
         self.mode = mode
         self.witness = witness
         self._apply = apply
@@ -215,13 +219,22 @@ class ReplicationGroup:
                 ident = item_key(key)
                 with _replicating_scope():
                     self._apply(region, key, image)
-                self._versions[region][ident] = self._versions[source].get(ident, WriteStamp(0, source))
+            # Every version the source knows, deletes included: without a deleted item's stamp an
+            # older write still on its way would bring the item back in this replica only.
+            self._versions[region] = dict(self._versions[source])
             with self._cond:
                 for other in self._replicas:
                     self._open_link(other, region)
                     self._open_link(region, other)
                     if other != source:
                         self._links[(other, region)].queue.extend(self._links[(other, source)].queue)
+                # A removed replica's accepted writes still draining to the source reach the new
+                # replica too.
+                for (src, dst), link in list(self._links.items()):
+                    if dst == source and link.retired and link.queue:
+                        self._open_link(src, region)
+                        self._links[(src, region)].queue.extend(link.queue)
+                        self._links[(src, region)].retired = True
                 self._replicas.append(region)
                 self._cond.notify_all()
 
@@ -256,8 +269,11 @@ class ReplicationGroup:
             self._cond.notify_all()
 
     def restore(self, region: str) -> None:
+        """Reconnect ``region``; also a removed replica cut before its removal, whose accepted
+        writes wait on their links until it is reachable again."""
         with self._cond:
-            self._require_member(region)
+            if region not in self._cut:
+                self._require_member(region)
             self._cut.discard(region)
             self._cond.notify_all()
 
@@ -364,6 +380,36 @@ class ReplicationGroup:
             elif holder == region:
                 self._reserved.pop(ident, None)
 
+    # ------------------------------------------------------------------------------ manual delivery
+
+    def deliverable_links(self) -> list[tuple[str, str]]:
+        """The (source, destination) links whose head change may be delivered now: not cut, not
+        held back by a slow-link delay (what ``deliver_next`` would deliver)."""
+        with self._cond:
+            return [pair for pair, link in self._links.items()
+                    if link.queue and not link.in_flight and self._deliverable(link) and self._hold_s(link) <= 0]
+
+    def deliver_next(self, src: str, dst: str) -> bool:
+        """Deliver the head change of the ``src`` -> ``dst`` link in the calling thread, as the
+        link's thread would; False when that link has nothing it may deliver now. An apply that
+        raises keeps the change queued (and is re-raised), as the thread would retry it."""
+        if self._background:
+            raise RuntimeError("deliver_next is for a ReplicationGroup made with background=False")
+        with self._cond:
+            link = self._links.get((src, dst))
+            if (link is None or not link.queue or link.in_flight or not self._deliverable(link)
+                    or self._hold_s(link) > 0):
+                return False
+            link.in_flight = True
+            change = link.queue[0]
+        try:
+            self._deliver(link.dst, change)
+        except Exception as exc:
+            self._settle(link, change, exc)
+            raise
+        self._settle(link, change, None)
+        return True
+
     # ------------------------------------------------------------------------------ observability
 
     def backlog(self) -> dict[tuple[str, str], int]:
@@ -464,10 +510,11 @@ class ReplicationGroup:
     def _open_link(self, src: str, dst: str) -> None:
         """Caller holds _cond."""
         link = _Link(src, dst)
-        link.thread = threading.Thread(target=self._run_link, args=(link,), daemon=True,
-                                       name=f"replicate-{self.table_name}-{src}-{dst}")
         self._links[(src, dst)] = link
-        link.thread.start()
+        if self._background:
+            link.thread = threading.Thread(target=self._run_link, args=(link,), daemon=True,
+                                           name=f"replicate-{self.table_name}-{src}-{dst}")
+            link.thread.start()
 
     def _deliverable(self, link: _Link) -> bool:
         """Caller holds _cond."""
@@ -508,29 +555,36 @@ class ReplicationGroup:
                 else:
                     self._cond.wait()
 
+    def _settle(self, link: _Link, change: _Change, error: Exception | None) -> None:
+        """Book the outcome of delivering the head of ``link``: popped on success, kept on error."""
+        with self._cond:
+            link.in_flight = False
+            if error is not None:  # the lead's apply failed: keep the change for a retry
+                link.last_error = repr(error)
+                self._counters["apply_failures"] += 1
+            else:
+                if link.queue and link.queue[0] is change:
+                    link.queue.popleft()
+                link.last_error = None
+                if link.retired and not link.queue and self._links.get((link.src, link.dst)) is link:
+                    del self._links[(link.src, link.dst)]
+            self._cond.notify_all()
+
     def _run_link(self, link: _Link) -> None:
         backoff = self._retry[0]
         while (change := self._next_change(link)) is not None:
             try:
                 self._deliver(link.dst, change)
-            except Exception as exc:  # the lead's apply failed: keep the change and retry
+            except Exception as exc:
+                self._settle(link, change, exc)
                 with self._cond:
-                    link.in_flight = False
-                    link.last_error = repr(exc)
-                    self._counters["apply_failures"] += 1
-                    self._cond.notify_all()
                     deadline = time.monotonic() + backoff
                     while not self._closed and (left := deadline - time.monotonic()) > 0:
                         self._cond.wait(left)
                 backoff = min(backoff * 2, self._retry[1])
                 continue
             backoff = self._retry[0]
-            with self._cond:
-                if link.queue and link.queue[0] is change:
-                    link.queue.popleft()
-                link.in_flight = False
-                link.last_error = None
-                self._cond.notify_all()
+            self._settle(link, change, None)
 
 
 class StrongWrite:

@@ -378,7 +378,8 @@ def set_cut(region: str, cut: bool) -> None:
         (CUT_REGIONS.add if cut else CUT_REGIONS.discard)(region)
         groups = list(GROUPS.values())
     for group in groups:
-        if region in group.replicas:
+        # A replica removed while cut off still holds writes the others never got: heal restores it.
+        if region in group.replicas or (not cut and group.is_cut(region)):
             (group.cut if cut else group.restore)(region)
 
 
