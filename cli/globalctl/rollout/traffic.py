@@ -18,9 +18,6 @@ from globalctl.rollout.stacks import CAPABILITIES, wait_settled
 from globalctl.topology import Topology
 
 OBSERVE_TIMEOUT_SECONDS = 60.0
-# One routing stack carries every region's weight: regions of a wave drain one update at a time,
-# each reading the weights the previous one left (CloudFormation refuses concurrent updates anyway).
-_ROUTING_LOCK = threading.Lock()
 # On AWS a drain is observable only through DNS: waiting out the record TTL is the honest bound.
 MAX_TTL_WAIT_SECONDS = 60
 
@@ -53,25 +50,108 @@ def serving(topology: Topology) -> dict[str, bool]:
 
 
 def set_weight(topology: Topology, env_name: str, weight: int) -> bool:
-    """Set one region's weight; False when it already had it."""
+    """Set one region's weight; False when it already had it. Concurrent calls share updates."""
     topology.env(env_name)
-    with _ROUTING_LOCK:
-        return _set_weight(topology, env_name, weight)
+    return _BATCHER.submit(topology, env_name, weight)
 
 
-def _set_weight(topology: Topology, env_name: str, weight: int) -> bool:
+class _WeightBatch:
+    """Group commit for the routing stack's weights.
+
+    One routing stack carries every region's weight and CloudFormation refuses concurrent updates,
+    so the regions of a parallel wave used to drain (and restore) one stack update at a time: on
+    AWS, five regions meant five routing updates in a row before the last one could deploy. Now
+    the first caller applies its change; the changes that arrive meanwhile wait and then ride the
+    next update together, each checked on its own (one refused change fails only its caller)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: list[_Change] = []
+        self._leading = False
+
+    def submit(self, topology: Topology, env_name: str, weight: int) -> bool:
+        change = _Change(env_name, weight)
+        with self._cond:
+            self._queue.append(change)
+            while not change.done and self._leading:
+                self._cond.wait()
+            if change.done:
+                return change.outcome()
+            self._leading = True
+        try:
+            while True:
+                with self._cond:
+                    batch, self._queue = self._queue, []
+                    if not batch:
+                        break
+                _apply(topology, batch)
+                with self._cond:
+                    self._cond.notify_all()
+        finally:
+            with self._cond:
+                self._leading = False
+                self._cond.notify_all()
+        return change.outcome()
+
+
+class _Change:
+    def __init__(self, env_name: str, weight: int) -> None:
+        self.env_name, self.weight = env_name, weight
+        self.done = False
+        self.changed = False
+        self.error: BaseException | None = None
+
+    def settle(self, changed: bool = False, error: BaseException | None = None) -> None:
+        self.done, self.changed, self.error = True, changed, error
+
+    def outcome(self) -> bool:
+        if self.error is not None:
+            raise self.error
+        return self.changed
+
+
+_BATCHER = _WeightBatch()
+
+
+def _apply(topology: Topology, batch: list[_Change]) -> None:
+    """One routing-stack update for every acceptable change of the batch; every change settled."""
+    try:
+        stack_name, region, parameters = _routing(topology)
+        current = weights(topology)
+    except BaseException as error:  # noqa: BLE001 - handed to every caller, none is lost
+        for change in batch:
+            change.settle(error=error)
+        return
+    envs = [e for e in parameters.get("Envs", "").split(",") if e]
+    accepted = []
+    for change in batch:
+        if change.env_name not in envs:
+            change.settle(error=GlobalctlError(f"the deployed routing does not route {change.env_name} yet: "
+                                               f"run a rollout first"))
+        elif current.get(change.env_name) == change.weight:
+            change.settle(changed=False)
+        elif all(value == 0 for env, value in current.items() if env != change.env_name) and change.weight == 0:
+            change.settle(error=GlobalctlError(f"draining {change.env_name} would drain every region: "
+                                               f"at least one must serve"))
+        else:
+            current[change.env_name] = change.weight
+            accepted.append(change)
+    if not accepted:
+        return
+    try:
+        changed = _update_weights(stack_name, region, parameters, envs, current)
+    except BaseException as error:  # noqa: BLE001 - handed to every caller of the update
+        for change in accepted:
+            change.settle(error=error)
+        return
+    for change in accepted:
+        change.settle(changed=changed)
+
+
+def _update_weights(stack_name: str, region: str, parameters: dict[str, str], envs: list[str],
+                    current: dict[str, int]) -> bool:
     from botocore.exceptions import ClientError
 
-    stack_name, region, parameters = _routing(topology)
-    current = weights(topology)
-    if current.get(env_name) == weight:
-        return False
-    current[env_name] = weight
-    if all(value == 0 for value in current.values()):
-        raise GlobalctlError(f"draining {env_name} would drain every region: at least one must serve")
-    envs = [e for e in parameters.get("Envs", "").split(",") if e]
-    if env_name not in envs:
-        raise GlobalctlError(f"the deployed routing does not route {env_name} yet: run a rollout first")
     given = {"Weights": ",".join(str(current.get(env, DEFAULT_WEIGHT)) for env in envs)}
     cloudformation = aws.client("cloudformation", region)
     try:
