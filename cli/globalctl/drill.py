@@ -293,9 +293,10 @@ class Outage:
 
 
 @contextlib.contextmanager
-def _shielded(say: Callable[[str], None]) -> Iterator[None]:
-    """Ctrl-C must not cut a restore short (it would leave the region out of the routing): it is
-    held until the restore is done, then raised."""
+def _shielded(say: Callable[[str], None], message: str = "restoring first; the drill stops right after") -> Iterator[None]:
+    """Ctrl-C must not cut a routing change short: a restore cut short leaves the region out of the
+    routing, and a drain cut short is a stack update still landing while the restore reads the
+    weights (it would see nothing to restore). It is held until the change is done, then raised."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -303,7 +304,7 @@ def _shielded(say: Callable[[str], None]) -> Iterator[None]:
 
     def hold(*_: object) -> None:
         interrupted.append(True)
-        say("  restoring first; the drill stops right after")
+        say(f"  {message}")
 
     previous = signal.signal(signal.SIGINT, hold)
     try:
@@ -436,7 +437,8 @@ def run(context: Any, options: Options, say: Callable[[str], None]) -> dict[str,
         t0 = load.now()
         say(f"  T0 {t0:.1f} s: {'draining' if options.mode == 'drain' else 'outage of'} {options.env}")
         applied = True  # before apply(): a half-done drain is undone too
-        disruption.apply()
+        with _shielded(say, f"finishing the change to {options.env}, then restoring it"):
+            disruption.apply()
         _wait_until(load, max(options.duration, load.now() + MIN_OBSERVED_AFTER_SECONDS))
         restore_started = load.now()
         say(f"  {restore_started:.1f} s: restoring {options.env}")
