@@ -275,7 +275,10 @@ def _route_label(event: dict[str, Any]) -> str:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
+# No response capture: a response holds item data (which does not belong in X-Ray) and a PUT near
+# the 64 KiB limit made the segment too large to send, so its trace was lost. The status and route
+# are still traced by the botocore patch and the handler subsegment.
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:

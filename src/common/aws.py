@@ -29,6 +29,13 @@ def _positive_env(name: str, default: T, cast: Callable[[str], T]) -> T:
     return value if value > 0 else default
 
 
+@functools.lru_cache(maxsize=1)
+def _session() -> Any:
+    # One session for every client: each new Session reloads the service models from disk, which
+    # made the first /health (three clients) pay ~100 ms per extra client on a cold start.
+    return boto3.session.Session()
+
+
 @functools.lru_cache(maxsize=None)
 def client(service: str, *, max_attempts: int, connect_timeout: float, read_timeout: float) -> Any:
     # total_max_attempts counts the first try (botocore's "max_attempts" key counts only retries),
@@ -38,7 +45,7 @@ def client(service: str, *, max_attempts: int, connect_timeout: float, read_time
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
     )
-    return boto3.session.Session().client(service, config=config)
+    return _session().client(service, config=config)
 
 
 def dynamodb() -> Any:
@@ -74,3 +81,4 @@ def sns() -> Any:
 def reset() -> None:
     """Forget every cached client (tests: after starting or stopping ``mock_aws``)."""
     client.cache_clear()
+    _session.cache_clear()
