@@ -86,15 +86,7 @@ def markdown(result: dict[str, Any]) -> str:
     return stats.table("CLI start-up", rows)
 
 
-def main() -> int:
+if __name__ == "__main__":
     from bench import run
 
-    result = measure(quick="--quick" in sys.argv)
-    print(markdown(result))
-    if "--quick" not in sys.argv:
-        run.save("cli_help", result, run.host())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run.standalone("cli_help", sys.argv[1:]))

@@ -73,6 +73,10 @@ STREAM = Function("stream", "stream.app.handler", SRC, "regional/stream.yaml", "
                   "stream/mixed_two_regions.json")
 REPLICA = Function("replica_stream", "custom_resources.replica_stream.handler", SRC, "regional/stream.yaml",
                    "ReplicaStreamLookupFunction")
+# The same function with X-Ray off: the bare handler does not trace, so this variant shows what the
+# rest of the framework (routing, validation, logging, metrics) costs on its own.
+API_UNTRACED = Function("api_untraced", "api.app.handler", SRC, "regional/api.yaml", "ApiFunction",
+                        overrides=(("POWERTOOLS_TRACE_DISABLED", "true"),))
 BARE = Function("bare", "baseline_handler.handler", BENCH, "regional/api.yaml", "ApiFunction", "api/get_item.json")
 BARE_STREAM = Function("bare_stream", "baseline_handler.stream_handler", BENCH, "regional/stream.yaml",
                        "StreamProcessorFunction")
@@ -236,12 +240,13 @@ def measure_warm(warmup: int, iterations: int, block: int) -> dict[str, Any]:
     stream_cases = [{"name": STREAM_CASE[0], "event": str(EVENTS / STREAM_CASE[1])}]
     pairs = ((API, BARE, {"warmup": warmup, "cases": api_cases, "service_state": REFS["ServiceState"]}),
              (STREAM, BARE_STREAM, {"warmup": warmup, "cases": stream_cases, "topic": TOPIC}))
+    variants = {API.name: API_UNTRACED}
     samples: dict[tuple[str, str, str], list[float]] = collections.defaultdict(list)
     with xray_sink() as (daemon, datagrams):
         for real, bare, spec in pairs:
             with contextlib.ExitStack() as stack:
                 environments = []
-                for function in (real, bare):
+                for function in (real, bare, *([variants[real.name]] if real.name in variants else [])):
                     environment = WarmEnvironment(function, spec, daemon)
                     stack.callback(environment.close)
                     environments.append(environment)
@@ -273,6 +278,11 @@ def measure_warm(warmup: int, iterations: int, block: int) -> dict[str, Any]:
                 "bare_cpu_ms": [round(value, 4) for value in bare_cpu],
                 "cpu_ratio": round(stats.median(app_cpu) / stats.median(bare_cpu), 2),
             }
+            if real.name in variants:
+                untraced = [value * 1000 for value in samples[(variants[real.name].name, "wall", name)]]
+                result["routes"][name].update({
+                    "untraced_ms": [round(value, 4) for value in untraced], "untraced": stats.summary(untraced),
+                    "untraced_ratio": round(stats.median(untraced) / stats.median(bare_ms), 2)})
     return result
 
 
@@ -315,6 +325,10 @@ def markdown(result: dict[str, Any]) -> str:
         rows.append([f"warm {name} ({entry['function']}, median of {entry['app']['count']})",
                      _ms(entry["app"]["median"]), _ms(entry["bare"]["median"]), f"{entry['ratio']:.2f}x",
                      _target(entry["ratio"], result["targets"]["warm"], judged) if api else "- (not a target)"])
+        if "untraced" in entry:
+            rows.append([f"warm {name}, X-Ray tracing off", _ms(entry["untraced"]["median"]),
+                         _ms(entry["bare"]["median"]), f"{entry['untraced_ratio']:.2f}x",
+                         "- (the bare handler does not trace)"])
     cpu = ", ".join(f"{name} {entry['cpu_ratio']:.2f}x" for name, entry in warm["routes"].items())
     note = (f"Each function in its own process with Lambda's environment and tracing on (X-Ray to a loopback "
             f"sink); moto server (cold) and mock_aws (warm); bare handler: bench/baseline_handler.py. Warm "
@@ -323,15 +337,7 @@ def markdown(result: dict[str, Any]) -> str:
     return stats.table("Lambda handlers vs a bare boto3 handler", rows) + "\n\n" + note
 
 
-def main() -> int:
+if __name__ == "__main__":
     from bench import run
 
-    result = measure(quick="--quick" in sys.argv)
-    print(markdown(result))
-    if "--quick" not in sys.argv:
-        run.save("handlers", result, run.host())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run.standalone("handlers", sys.argv[1:]))

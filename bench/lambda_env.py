@@ -48,6 +48,7 @@ class Function:
     template: str  # regional/*.yaml declaring the function (its environment, Handler and memory)
     logical_id: str
     first_event: str | None = None  # events/<...>.json handled once after init in the cold start
+    overrides: tuple[tuple[str, str], ...] = ()  # variables set on top of Lambda's (a variant of the function)
 
 
 def trace_header() -> str:
@@ -108,6 +109,7 @@ def lambda_environment(function: Function, daemon: str, endpoint: str | None) ->
     }
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
+    env.update(dict(function.overrides))
     return env
 
 

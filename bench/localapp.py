@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ("template.yaml", "regional", "global", "src", "samconfig.toml")
 # The rollout options every benchmark deploys with: no prompt, no bake (the alarms are checked once,
 # a bake would only add the same idle seconds to both sides of a comparison), validate run apart.
 FAST = ("--yes", "--bake", "0", "--skip-validate")
@@ -100,15 +98,9 @@ class App:
 
 def copy_project(target: Path, samconfig: str | None = None) -> Path:
     """The project's deployable files into target; samconfig replaces samconfig.toml's text."""
-    for name in PROJECT_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
-    if samconfig is not None:
-        (target / "samconfig.toml").write_text(samconfig)
-    return target
+    from localcloud import project
+
+    return project.copy_project(ROOT, target, samconfig)
 
 
 @contextlib.contextmanager

@@ -257,13 +257,14 @@ def markdown(result: dict[str, Any]) -> str:
                  f"sequential", "", ""])
     note = ("Local cloud, `--bake 0`, SAM_CLI_POLL_DELAY=0.5 (as `globalctl local env` sets it); each run is a new "
             "release to existing stacks; the split rows are from the median runs. Table, canary and routing are "
-            "sequential in both modes, and each region's drain and restore is its own update of the routing stack, "
-            "one at a time. A deploy here is CPU (sam's packaging, the local CloudFormation's SAM transform) where on "
-            "AWS it is mostly waiting, so regions deployed at once share the cores. The CPU-bound floor (the parallel "
-            "run's sequential steps at their CPU time plus its wave's CPU spread over every core, against the "
-            "sequential run's CPU) estimates the best ratio these cores could show with nothing else running (with unlimited cores, the "
-            "sequential steps plus the supervisor's share of the wave remain); the machine was shared with other "
-            "work (load average above).")
+            "sequential in both modes; the drains and restores of a wave's regions share routing-stack updates "
+            "(group commit). A deploy here is CPU (sam's packaging, the local CloudFormation's SAM transform) where "
+            "on AWS it is mostly waiting, so regions deployed at once share the cores. The CPU-bound floor (the "
+            "parallel run's sequential steps at their CPU time plus its wave's CPU spread over every core, against "
+            "the sequential run's CPU) estimates the best ratio these cores could show with nothing else running "
+            "(with unlimited cores, the sequential steps plus the supervisor's share of the wave remain). On AWS, "
+            "where a deploy is minutes of waiting, 6 regions are 8 stack deploys in a row sequentially and 4 in "
+            "parallel (table, canary, one wave, routing): 0.5x is the limit when every deploy takes as long.")
     return stats.table("Rollout wall time (local cloud, globalctl rollout)", rows) + "\n\n" + note
 
 

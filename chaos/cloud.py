@@ -18,10 +18,9 @@ from botocore.config import Config
 
 from globalctl import topology
 from globalctl.endpoints import http
-from localcloud import lifecycle
+from localcloud import lifecycle, project
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ("template.yaml", "regional", "global", "src", "samconfig.toml")
 ROLLOUT = ("--yes", "--bake", "0", "--gate-timeout", "10", "--skip-validate")
 
 
@@ -34,12 +33,7 @@ class ChaosCloud:
         self._folder = tempfile.mkdtemp(prefix="chaos-")
         self.project = Path(self._folder)
         self.keep = keep
-        for name in PROJECT_FILES:
-            source = ROOT / name
-            if source.is_dir():
-                shutil.copytree(source, self.project / name, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(source, self.project / name)
+        project.copy_project(ROOT, self.project)
         self.config = self.project / "samconfig.toml"
         self.topology = topology.load(self.config)
         self.state_dir = self.project / ".globalctl" / "local"

@@ -90,43 +90,59 @@ def _common(workload: Workload, replicas: dict[str, dict[str, Any]], converged: 
     return measures, checks, lost
 
 
-def outage(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> dict[str, Any]:
-    region = cloud.region_of(env)
-    workload, fault_start, fault_end, finished = _run_workload(cloud, settings, "outage", env, "outage")
+@dataclass
+class _Run:
+    workload: Workload
+    fault_start: float
+    fault_end: float
+    finished: float
+    measures: dict[str, Any]
+    checks: dict[str, bool]
+    lost: list[dict[str, Any]]
+
+
+def _run(cloud: ChaosCloud, table: str, env: str, settings: Settings, kind: str) -> _Run:
+    """The workload with the fault, then convergence and the checks every scenario shares."""
+    workload, fault_start, fault_end, finished = _run_workload(cloud, settings, kind, env, kind)
     replicas, convergence_s, converged = converge(cloud, table, [cloud.region_of(e.name) for e in cloud.topology.regions])
     measures, checks, lost = _common(workload, replicas, converged, convergence_s)
-    moved = analysis.failover(workload.log, region, fault_start, fault_end)
+    measures.update({"fault_s": [round(fault_start, 2), round(fault_end, 2)], "workload_s": round(finished, 1)})
+    return _Run(workload, fault_start, fault_end, finished, measures, checks, lost)
+
+
+def outage(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> dict[str, Any]:
+    region = cloud.region_of(env)
+    run = _run(cloud, table, env, settings, "outage")
+    log = run.workload.log
+    moved = analysis.failover(log, region, run.fault_start, run.fault_end)
     bound = failover_bound(cloud)
-    windows = {"before the outage": (0.0, fault_start), "failover window": (fault_start, moved.ended + 1e-6),
+    windows = {"before the outage": (0.0, run.fault_start), "failover window": (run.fault_start, moved.ended + 1e-6),
                "after failover": (moved.ended + 1e-6, float("inf"))}
-    rates = analysis.error_rates(workload.log, windows)
-    served_before = sum(1 for r in workload.log if r.routed_to == region and r.done < fault_start)
-    measures.update({"failed_region": region, "fault_s": [round(fault_start, 2), round(fault_end, 2)],
-                     "failover_s": round(moved.seconds, 2), "failover_bound_s": round(bound, 2),
+    rates = analysis.error_rates(log, windows)
+    served_before = sum(1 for r in log if r.routed_to == region and r.done < run.fault_start)
+    run.measures.update({"failed_region": region, "failover_s": round(moved.seconds, 2),
+                     "failover_bound_s": round(bound, 2),
                      "requests_to_failed_region_during_failover": moved.requests_to_failed,
-                     "served_by_failed_region_before": served_before, "errors": rates,
-                     "workload_s": round(finished, 1)})
-    checks.update({
+                     "served_by_failed_region_before": served_before, "errors": rates})
+    run.checks.update({
         f"{region} served its clients before the outage": served_before > 0,
         f"failover <= {bound:.1f} s": moved.seconds <= bound,
         "no error after failover": rates["after failover"]["errors"] == 0,
     })
-    return {"scenario": "outage", "measures": measures, "checks": checks, "lost": lost[:20]}
+    return {"scenario": "outage", "measures": run.measures, "checks": run.checks, "lost": run.lost[:20]}
 
 
 def partition(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> dict[str, Any]:
     region = cloud.region_of(env)
-    workload, fault_start, fault_end, finished = _run_workload(cloud, settings, "partition", env, "partition")
-    replicas, convergence_s, converged = converge(cloud, table, [cloud.region_of(e.name) for e in cloud.topology.regions])
-    measures, checks, lost = _common(workload, replicas, converged, convergence_s)
-    conflicted = analysis.conflicts(workload.log, region, fault_start, fault_end)
-    errors = analysis.error_rates(workload.log, {"whole run": (0.0, float("inf"))})["whole run"]
-    measures.update({"partitioned_region": region, "fault_s": [round(fault_start, 2), round(fault_end, 2)],
-                     "items_written_on_both_sides": conflicted, "errors": {"whole run": errors},
-                     "workload_s": round(finished, 1)})
+    run = _run(cloud, table, env, settings, "partition")
+    measures, checks = run.measures, run.checks
+    conflicted = analysis.conflicts(run.workload.log, region, run.fault_start, run.fault_end)
+    errors = analysis.error_rates(run.workload.log, {"whole run": (0.0, float("inf"))})["whole run"]
+    measures.update({"partitioned_region": region, "items_written_on_both_sides": conflicted,
+                     "errors": {"whole run": errors}})
     checks.update({"both sides wrote the same items": conflicted > 0,
                    "no error (a partition cuts replication only)": errors["errors"] == 0})
-    return {"scenario": "partition", "measures": measures, "checks": checks, "lost": lost[:20]}
+    return {"scenario": "partition", "measures": measures, "checks": checks, "lost": run.lost[:20]}
 
 
 def failover_bound(cloud: ChaosCloud) -> float:

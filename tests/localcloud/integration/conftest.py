@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import urllib.error
@@ -22,11 +21,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from localcloud import lifecycle
+from localcloud import lifecycle, project
 from tests.localcloud.polling import wait_until  # noqa: F401 - the tests import it from here
 
 ROOT = Path(__file__).resolve().parents[3]
-PROJECT_FILES = ("template.yaml", "regional", "global", "src", "samconfig.toml", "samconfig.strong.toml")
 HEALTH_INTERVAL_SCALE = 0.1
 # A rollout for tests: no confirmation, no bake, a short health gate, validate left to its own tests.
 FAST = ("--yes", "--bake", "0", "--gate-timeout", "5", "--skip-validate")
@@ -43,14 +41,7 @@ def as_from_a_terminal() -> None:
 
 
 def copy_project(target: Path) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    for name in PROJECT_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
-    return target
+    return project.copy_project(ROOT, target)
 
 
 def _sam() -> str:
