@@ -40,14 +40,10 @@ class App:
 
     @property
     def env(self) -> dict[str, str]:
-        """What `eval "$(globalctl local env)"` sets (cli/globalctl/localcloud.py), on top of ours."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL") and k != "AWS_PROFILE"}
-        env.update({"AWS_ENDPOINT_URL": self.state["endpoint"], "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-                    "AWS_DEFAULT_REGION": self.state["home_region"], "AWS_EC2_METADATA_DISABLED": "true",
-                    "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                    "SAM_CLI_TELEMETRY": "0", "SAM_CLI_POLL_DELAY": "0.5"})
-        return env
+        """What `eval "$(globalctl local env)"` sets, on top of ours."""
+        from localcloud import lifecycle
+
+        return lifecycle.process_environment(self.state)
 
     def api_url(self, env_name: str) -> str:
         return self.state["regions"][env_name]["api_url"]

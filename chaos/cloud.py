@@ -4,7 +4,6 @@ through the control endpoint. Everything is loopback; `close()` stops every proc
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -48,12 +47,7 @@ class ChaosCloud:
 
     @property
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL") and k != "AWS_PROFILE"}
-        env.update({"AWS_ENDPOINT_URL": self.state["endpoint"], "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-                    "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                    "SAM_CLI_TELEMETRY": "0", "SAM_CLI_POLL_DELAY": "0.5"})
-        return env
+        return lifecycle.process_environment(self.state)
 
     def rollout(self, release: str) -> None:
         globalctl = Path(sys.executable).with_name("globalctl")

@@ -70,17 +70,9 @@ class LocalCloudContext:
         return state
 
     def environment(self) -> dict[str, str]:
-        state = self.state()
-        return {
-            "AWS_ENDPOINT_URL": state["endpoint"],
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": state["home_region"],
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "SAM_CLI_TELEMETRY": "0",
-            "SAM_CLI_POLL_DELAY": "0.5",
-        }
+        from localcloud import lifecycle
+
+        return lifecycle.client_environment(self.state())
 
     def call(self, name: str, body: dict[str, Any] | None = None) -> Any:
         state = self.state()

@@ -10,7 +10,6 @@ their nearest region, an outage of euw1 moving its traffic elsewhere, and heal.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -36,15 +35,6 @@ def _bin(name: str) -> str:
     return str(candidate) if candidate.exists() else name
 
 
-def _env(state: dict[str, Any]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL") and k != "AWS_PROFILE"}
-    env.update({"AWS_ENDPOINT_URL": state["endpoint"], "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-                "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                "AWS_DEFAULT_REGION": state["home_region"], "SAM_CLI_TELEMETRY": "0", "SAM_CLI_POLL_DELAY": "0.5"})
-    return env
-
-
 def _http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, dict, Any]:
     """(status, headers, JSON body or text) of one request; status 0 when nothing answered."""
     from globalctl.endpoints import http
@@ -66,7 +56,7 @@ def _until(condition: Callable[[], Any], timeout: float) -> Any:
 
 def deploy_everything(state: dict[str, Any]) -> None:
     """globalctl rollout: the table, the canary, the other regions, then the routing, each gated."""
-    env = _env(state)
+    env = lifecycle.process_environment(state)
     started = time.monotonic()
     release = f"demo-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
     command = [_bin("globalctl"), "rollout", "--release", release, "--yes", "--bake", "2", "--skip-validate"]

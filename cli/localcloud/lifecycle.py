@@ -89,6 +89,30 @@ def running_state(state_dir: Path) -> dict[str, Any] | None:
     return None
 
 
+def client_environment(state: dict[str, Any]) -> dict[str, str]:
+    """What sam, boto3 and globalctl need to talk to this cloud: `eval "$(globalctl local env)"`.
+    SAM_CLI_POLL_DELAY: sam polls stack events every 5 s by default, here a deploy takes seconds."""
+    return {
+        "AWS_ENDPOINT_URL": state["endpoint"],
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": state["home_region"],
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "SAM_CLI_TELEMETRY": "0",
+        "SAM_CLI_POLL_DELAY": "0.5",
+    }
+
+
+def process_environment(state: dict[str, Any]) -> dict[str, str]:
+    """A child process's whole environment for this cloud (the demo, tests, chaos, benchmarks): this
+    process's own, minus any endpoint, profile or config file that could point it at real AWS."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL") and k != "AWS_PROFILE"}
+    env.update(client_environment(state))
+    env.update({"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
+    return env
+
+
 def port_in_use(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
