@@ -6,9 +6,8 @@ import json
 
 import typer
 
-from globalctl import inputs
-from globalctl.checks import MAX_REGIONS
-from globalctl.commands.rollout import MAX_BAKE_SECONDS
+from globalctl.commands.plan_options import (Bake, Canary, FailureTolerance, MaxConcurrent, Regions, Release,
+                                            SkipValidate)
 from globalctl.context import Context
 from globalctl.errors import reported
 
@@ -54,16 +53,14 @@ def print_previews(summaries: list) -> None:
 @reported
 def plan(
     ctx: typer.Context,
-    release: str = typer.Option(None, "--release", callback=inputs.release_option,
-                                help="Release id (default: git short sha + UTC time)."),
-    regions: str = typer.Option(None, "--regions", callback=inputs.env_list_option,
-                                help="Region envs, comma-separated (default: all)."),
-    max_concurrent: int = typer.Option(1, "--max-concurrent", min=1, max=MAX_REGIONS),
-    failure_tolerance: int = typer.Option(0, "--failure-tolerance", min=0, max=MAX_REGIONS - 1),
-    bake: int = typer.Option(60, "--bake", min=0, max=MAX_BAKE_SECONDS),
-    canary: str = typer.Option(None, "--canary"),
+    release: Release = None,
+    regions: Regions = None,
+    max_concurrent: MaxConcurrent = 1,
+    failure_tolerance: FailureTolerance = 0,
+    bake: Bake = 60,
+    canary: Canary = None,
     as_json: bool = typer.Option(False, "--json", help="Print the plan and the change sets as JSON."),
-    skip_validate: bool = typer.Option(False, "--skip-validate", help="Skip `globalctl validate`."),
+    skip_validate: SkipValidate = False,
 ) -> None:
     """Print the rollout plan and each stack's change set (added / modified / removed, replacements).
     Exit 2 when a stateful resource (the table) would be replaced or removed."""

@@ -9,15 +9,13 @@ from datetime import datetime, timezone
 import typer
 
 from globalctl import inputs
-from globalctl.checks import MAX_REGIONS
+from globalctl.commands.plan_options import (Bake, Canary, FailureTolerance, MaxConcurrent, Regions, Release,
+                                            SkipValidate)
 from globalctl.context import Context
 from globalctl.errors import reported
 from globalctl.exceptions import GlobalctlError, UsageError
 
-# Bounds a typo cannot slip past (a bake in ms instead of s, a timeout of a year); a plan may
-# hold at most MAX_REGIONS regions, so more at once or more tolerated failures mean nothing.
-MAX_BAKE_SECONDS = 86_400
-MAX_GATE_TIMEOUT_SECONDS = 3_600.0
+MAX_GATE_TIMEOUT_SECONDS = 3_600.0  # a typo cannot make a gate wait a year
 
 
 def _git_sha(context: Context) -> str | None:
@@ -151,21 +149,16 @@ def _execute(context: Context, plan, state=None, gate_timeout: float = 60.0) -> 
 @reported
 def rollout(
     ctx: typer.Context,
-    release: str = typer.Option(None, "--release", callback=inputs.release_option,
-                                help="Release id (default: git short sha + UTC time)."),
-    regions: str = typer.Option(None, "--regions", callback=inputs.env_list_option,
-                                help="Region envs to roll out, comma-separated (default: all)."),
-    max_concurrent: int = typer.Option(1, "--max-concurrent", min=1, max=MAX_REGIONS,
-                                       help="Regions deployed at once after the canary."),
-    failure_tolerance: int = typer.Option(0, "--failure-tolerance", min=0, max=MAX_REGIONS - 1,
-                                          help="Failed regions tolerated before stopping."),
-    bake: int = typer.Option(60, "--bake", min=0, max=MAX_BAKE_SECONDS,
-                             help="Seconds each region's alarms must stay quiet after its deploy."),
-    canary: str = typer.Option(None, "--canary", help="The region env deployed first, alone (default: the first)."),
+    release: Release = None,
+    regions: Regions = None,
+    max_concurrent: MaxConcurrent = 1,
+    failure_tolerance: FailureTolerance = 0,
+    bake: Bake = 60,
+    canary: Canary = None,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and stop."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted rollout."),
-    skip_validate: bool = typer.Option(False, "--skip-validate", help="Skip `globalctl validate` (not advised)."),
+    skip_validate: SkipValidate = False,
     gate_timeout: float = typer.Option(60.0, "--gate-timeout", min=1.0, max=MAX_GATE_TIMEOUT_SECONDS,
                                        help="Seconds a region has to report healthy on the new release."),
 ) -> None:
@@ -211,9 +204,8 @@ def rollback(
     ctx: typer.Context,
     to: str = typer.Option(None, "--to", callback=inputs.release_option,
                            help="The release to go back to (default: the one before the last)."),
-    regions: str = typer.Option(None, "--regions", callback=inputs.env_list_option,
-                                help="Region envs, comma-separated (default: all)."),
-    max_concurrent: int = typer.Option(1, "--max-concurrent", min=1, max=MAX_REGIONS),
+    regions: Regions = None,
+    max_concurrent: MaxConcurrent = 1,
     yes: bool = typer.Option(False, "--yes", "-y"),
 ) -> None:
     """Put every region back on the previous (or named) release, last-deployed region first."""
