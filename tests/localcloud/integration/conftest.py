@@ -7,15 +7,15 @@ seconds; everything else is as deployed.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import boto3
 import pytest
@@ -84,12 +84,7 @@ class LocalCloud:
 
     @property
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-        env.update({"AWS_ENDPOINT_URL": self.state["endpoint"], "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-                    "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                    "SAM_CLI_TELEMETRY": "0", "SAM_CLI_POLL_DELAY": "0.5"})
-        return env
+        return lifecycle.process_environment(self.state)
 
     def client(self, service: str, region: str) -> Any:
         return boto3.client(service, region_name=region, endpoint_url=self.state["endpoint"],
@@ -152,23 +147,29 @@ def stop_cloud(cloud: LocalCloud) -> None:
         assert not lifecycle.port_in_use(port), f"port {port} still held after down"
 
 
-def rolled_out(tmp_path_factory: pytest.TempPathFactory, name: str):
-    """A module's own cloud with `globalctl rollout --release v1` done; stopped afterwards."""
-    cloud = start_cloud(copy_project(tmp_path_factory.mktemp(name)), "samconfig.toml")
+@contextlib.contextmanager
+def running_cloud(tmp_path_factory: pytest.TempPathFactory, name: str,
+                  config_name: str = "samconfig.toml") -> Iterator[LocalCloud]:
+    """A fresh copy of the project on its own local cloud, stopped (and checked stopped) afterwards."""
+    cloud = start_cloud(copy_project(tmp_path_factory.mktemp(name)), config_name)
     try:
-        result = cloud.cli("rollout", "--release", "v1", *FAST)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
         yield cloud
     finally:
         stop_cloud(cloud)
 
 
+def rolled_out(tmp_path_factory: pytest.TempPathFactory, name: str):
+    """A module's own cloud with `globalctl rollout --release v1` done; stopped afterwards."""
+    with running_cloud(tmp_path_factory, name) as cloud:
+        result = cloud.cli("rollout", "--release", "v1", *FAST)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        yield cloud
+
+
 @pytest.fixture(scope="session")
 def global_app(tmp_path_factory: pytest.TempPathFactory):
     """The shipped topology (euw1, use1, apse1, table in eu-west-1, routing in us-east-1), deployed."""
-    project = copy_project(tmp_path_factory.mktemp("project"))
-    cloud = start_cloud(project, "samconfig.toml")
-    try:
+    with running_cloud(tmp_path_factory, "project") as cloud:
         cloud.deploy("table", cloud.params("table"))
         for env in ("euw1", "use1", "apse1"):
             cloud.deploy(env)
@@ -178,18 +179,12 @@ def global_app(tmp_path_factory: pytest.TempPathFactory):
         for env in topology.load(cloud.config).regions:
             cloud.outputs[env.name] = cloud.stack_outputs(env.stack_name, env.region)
         yield cloud
-    finally:
-        stop_cloud(cloud)
 
 
 @pytest.fixture(scope="session")
 def strong_app(tmp_path_factory: pytest.TempPathFactory):
     """MRSC: samconfig.strong.toml's table (us-east-1, us-east-2, us-west-2) and the use1 region."""
-    project = copy_project(tmp_path_factory.mktemp("strong"))
-    cloud = start_cloud(project, "samconfig.strong.toml")
-    try:
+    with running_cloud(tmp_path_factory, "strong", "samconfig.strong.toml") as cloud:
         cloud.deploy("table", cloud.params("table"))
         cloud.deploy("use1")
         yield cloud
-    finally:
-        stop_cloud(cloud)

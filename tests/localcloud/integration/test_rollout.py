@@ -15,11 +15,9 @@ import pytest
 from tests.localcloud.integration.conftest import (
     FAST,
     as_from_a_terminal,
-    copy_project,
     globalctl_bin,
     http,
-    start_cloud,
-    stop_cloud,
+    running_cloud,
 )
 
 pytestmark = pytest.mark.slow
@@ -29,12 +27,8 @@ REGIONS = {"euw1": "eu-west-1", "use1": "us-east-1", "apse1": "ap-southeast-1"}
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory):
-    project = copy_project(tmp_path_factory.mktemp("rollout"))
-    cloud = start_cloud(project, "samconfig.toml")
-    try:
+    with running_cloud(tmp_path_factory, "rollout") as cloud:
         yield cloud
-    finally:
-        stop_cloud(cloud)
 
 
 def globalctl(cloud, *args: str):
