@@ -28,7 +28,7 @@ demo: venv
 
 # Benchmarks (never timed tests): results in bench/results/ and the README's benchmark table.
 bench: venv
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 
 # The chaos suite: a region outage and a partition under a 60 s mixed workload on a fresh local
 # cloud; prints the summary, saves chaos/results/summary.json, fails if any check fails.

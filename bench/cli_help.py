@@ -23,10 +23,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench import stats  # noqa: E402 - after the path set-up, so `python bench/cli_help.py` works
+from bench import stats
 
 TARGET = 1.0
 # (name, arguments after the script, a word its help must contain)

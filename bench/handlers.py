@@ -49,11 +49,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench import stats  # noqa: E402 - after the path set-up, so `python bench/handlers.py` works
-from bench.lambda_env import (  # noqa: E402
+from bench import stats
+from bench.lambda_env import (
     BENCH,
     EVENTS,
     REFS,
@@ -197,7 +194,8 @@ class WarmEnvironment:
         answers, child_end = os.pipe()
         spec = {**spec, "handler": function.handler, "table": TABLE}
         self.process = subprocess.Popen(
-            [sys.executable, str(BENCH / "handlers_warm.py"), json.dumps(spec), str(child_end)],
+            # -P: the task root (PYTHONPATH) alone provides modules, as /var/task does, not bench/
+            [sys.executable, "-P", str(BENCH / "handlers_warm.py"), json.dumps(spec), str(child_end)],
             env=lambda_environment(function, daemon, None), cwd=function.task_root, pass_fds=(child_end,),
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         os.close(child_end)

@@ -1,6 +1,6 @@
 """The child side of bench/handlers.py's warm latency: one Lambda execution environment, in-process.
 
-bench/handlers.py runs ``python bench/handlers_warm.py <spec JSON> <results fd>`` in a fresh process
+bench/handlers.py runs ``python -P bench/handlers_warm.py <spec JSON> <results fd>`` in a fresh process
 whose environment is the function's Lambda environment (tracing on, bench/lambda_env.py). This
 starts moto's ``mock_aws``, creates what the code reads (the table with 40 items, the service
 switch, the FIFO topic), imports the handler as Lambda would (after moto, so every client it makes
@@ -18,13 +18,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-
-from lambda_env import trace_header
 
 # More than one page of the canonical GET /items?limit=10. No health sentinel: nothing writes one on
 # AWS either (the health check reads it, found or not), and moto's sorted scan would put it first.
@@ -124,16 +123,17 @@ def serve(spec: dict[str, Any], commands: Any, results: Any) -> None:
             _answer(results, {"wall": [wall for wall, _ in timings], "cpu": [cpu for _, cpu in timings]})
 
 
+def trace_header() -> str:
+    """An X-Ray trace header as Lambda sets it per invocation, sampled (Root=1-<epoch hex>-<96 bits>)."""
+    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=1"
+
+
 def _answer(results: Any, message: dict[str, Any]) -> None:
     results.write(json.dumps(message) + "\n")
     results.flush()
 
 
 def main(argv: list[str]) -> int:
-    # Only the function's task root (PYTHONPATH) may provide its modules, not this folder.
-    here = Path(__file__).resolve().parent
-    if str(here) != os.environ.get("PYTHONPATH"):
-        sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     spec = json.loads(argv[0])
     # stdout belongs to the function (its logs and EMF metrics, as on Lambda); answers use their own pipe.
     with os.fdopen(int(argv[1]), "w") as results:

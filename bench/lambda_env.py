@@ -21,14 +21,14 @@ import contextlib
 import logging
 import os
 import re
-import secrets
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench.handlers_warm import trace_header
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC, BENCH, EVENTS = ROOT / "src", ROOT / "bench", ROOT / "events"
@@ -49,11 +49,6 @@ class Function:
     logical_id: str
     first_event: str | None = None  # events/<...>.json handled once after init in the cold start
     overrides: tuple[tuple[str, str], ...] = ()  # variables set on top of Lambda's (a variant of the function)
-
-
-def trace_header() -> str:
-    """An X-Ray trace header as Lambda sets it per invocation, sampled (Root=1-<epoch hex>-<96 bits>)."""
-    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=1"
 
 
 def template_function(function: Function) -> tuple[str, int, dict[str, str]]:

@@ -6,10 +6,10 @@ bench/stats.py for the shared numbers and table). The README block always shows 
 has a result: those not run this time (`--only`) are rendered from their stored JSON and marked
 with the date they were measured, so a partial run never drops or silently re-dates a table.
 
-    python bench/run.py                      # everything (about 15 minutes on 2 cores)
-    python bench/run.py --only throughput,replication_lag
-    python bench/run.py --quick              # a short smoke run: prints, writes nothing
-    python bench/run.py --render             # measure nothing: the README block from the stored results
+    python -m bench.run                      # everything (about 15 minutes on 2 cores)
+    python -m bench.run --only throughput,replication_lag
+    python -m bench.run --quick              # a short smoke run: prints, writes nothing
+    python -m bench.run --render             # measure nothing: the README block from the stored results
 
 A failing module is reported in one line (the traceback with --debug); the others still run and
 the exit status is 1.
@@ -33,8 +33,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
-if str(ROOT) not in sys.path:  # `python bench/run.py`: the modules import `from bench import stats`
-    sys.path.append(str(ROOT))
 
 README = ROOT / "README.md"
 RESULTS = BENCH / "results"
@@ -171,7 +169,7 @@ def run(names: Sequence[str], known: Sequence[str], *, quick: bool, write: bool,
 
 def main(argv: Sequence[str] | None = None, *, loader: Loader = load, folder: Path = BENCH,
          readme: Path = README, results: Path = RESULTS) -> int:
-    parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated benchmarks to run (the others keep their stored results)")
     parser.add_argument("--quick", action="store_true", help="short runs for a smoke check; writes nothing")
     parser.add_argument("--debug", action="store_true", help="tracebacks for failing benchmarks")
@@ -193,7 +191,7 @@ def main(argv: Sequence[str] | None = None, *, loader: Loader = load, folder: Pa
 
 
 def standalone(name: str, argv: Sequence[str] = (), *, loader: Loader = load, results: Path = RESULTS) -> int:
-    """`python bench/<name>.py [--quick]`: measure, print the markdown, write bench/results/<name>.json
+    """`python -m bench.<name> [--quick]`: measure, print the markdown, write bench/results/<name>.json
     (not with --quick); the README is left to run.py."""
     quick = "--quick" in argv
     module = loader(name)

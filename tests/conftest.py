@@ -9,16 +9,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-import sys
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
-# The Lambda code is laid out as Lambda sees it (src/ is the deployment package root).
-SRC = Path(__file__).resolve().parents[1] / "src"
-if str(SRC) not in sys.path:
-    sys.path.insert(0, str(SRC))
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
