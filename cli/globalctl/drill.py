@@ -267,14 +267,14 @@ class Drain:
         self.topology, self.env, self.weight = topology, env, weight
 
     def apply(self) -> None:
-        from globalctl.rollout import traffic
+        from globalctl import routing
 
-        traffic.set_weight(self.topology, self.env, 0)
+        routing.set_weight(self.topology, self.env, 0)
 
     def restore(self) -> None:
-        from globalctl.rollout import traffic
+        from globalctl import routing
 
-        traffic.set_weight(self.topology, self.env, self.weight)
+        routing.set_weight(self.topology, self.env, self.weight)
 
 
 class Outage:
@@ -367,7 +367,7 @@ class Setup:
 
 def _check(context: Any, options: Options, endpoints: Endpoints) -> Setup:
     from globalctl import aws
-    from globalctl.rollout import gates, traffic
+    from globalctl import gates, routing
 
     topology = context.topology
     env = topology.env(options.env)
@@ -381,7 +381,7 @@ def _check(context: Any, options: Options, endpoints: Endpoints) -> Setup:
     entry = options.entry or (endpoints.state["global_url"] if endpoints.state else None)
     if not entry:
         raise GlobalctlError("drills need the local cloud's global entry, or --entry URL")
-    weights = traffic.weights(topology)  # RoutingMissing: the routing stack is not deployed
+    weights = routing.weights(topology)  # RoutingMissing: the routing stack is not deployed
     if weights[env.name] == 0:
         raise GlobalctlError(f"{env.name} is drained already: restore it before a drill")
     apis = []

@@ -27,7 +27,7 @@ from globalctl import aws, inputs
 from globalctl import topology as topo
 from globalctl.exceptions import GlobalctlError
 from globalctl.main import app
-from globalctl.rollout import stacks
+from globalctl import stacks
 from tests.templates.conftest import ROOT
 
 runner = CliRunner()

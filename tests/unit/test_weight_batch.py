@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from globalctl.exceptions import GlobalctlError
-from globalctl.rollout import traffic
+from globalctl import routing as traffic
 
 
 class _Stack:

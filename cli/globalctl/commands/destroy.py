@@ -86,7 +86,7 @@ def unprotect(table_env: Any, stack: dict | None, state: TableState | None) -> N
     from botocore.exceptions import ClientError
 
     from globalctl import aws
-    from globalctl.rollout.stacks import CAPABILITIES, wait_settled
+    from globalctl.stacks import CAPABILITIES, wait_settled
 
     if _stack_protection(stack):
         keys = [p["ParameterKey"] for p in stack["Parameters"]]
@@ -114,7 +114,7 @@ def unprotect(table_env: Any, stack: dict | None, state: TableState | None) -> N
 def delete_stack(env: Any) -> None:
     """Delete one stack and wait until it is gone; DELETE_FAILED is an error naming the stack."""
     from globalctl import aws
-    from globalctl.rollout.stacks import wait_settled
+    from globalctl.stacks import wait_settled
 
     stack = aws.describe_stack(env.stack_name, env.region)
     if stack is None:

@@ -1,7 +1,7 @@
 """`globalctl failover drain|restore <env>`: take a region out of the global routing, or back in,
 without deploying anything.
 
-A drain is the routing stack's weight of the region set to 0 (traffic.set_weight); it is refused
+A drain is the routing stack's weight of the region set to 0 (routing.set_weight); it is refused
 when it would leave no region serving, and, unless --force, when no other serving region answers
 its /health with 200 (draining onto broken regions turns a partial outage into a full one).
 """
@@ -31,12 +31,12 @@ def _region_env(context: Context, env_name: str) -> Any:
 
 def _routing_ready(context: Context) -> dict[str, bool]:
     """Each region env's traffic state, once the routing stack is there and not mid-operation."""
-    from globalctl.rollout import stacks, traffic
+    from globalctl import routing, stacks
 
     if context.topology.routing is not None:
         # A stack in *_IN_PROGRESS or stuck (UPDATE_ROLLBACK_FAILED) cannot take the weight update.
         stacks.check_deployable(context.topology.routing)
-    return traffic.serving(context.topology)  # RoutingMissing when it is not deployed
+    return routing.serving(context.topology)  # RoutingMissing when it is not deployed
 
 
 def _health(endpoints: Any, env: Any) -> str | None:
@@ -54,11 +54,11 @@ def _health(endpoints: Any, env: Any) -> str | None:
 
 
 def _observed(context: Context, endpoints: Any, env_name: str, drained: bool, wait: bool) -> str:
-    from globalctl.rollout import traffic
+    from globalctl import routing
 
     if not wait:
         return "not waiting to see it take effect (--no-wait)"
-    seconds = traffic.wait_observed(context.topology, endpoints, env_name, drained=drained)
+    seconds = routing.wait_observed(context.topology, endpoints, env_name, drained=drained)
     return f"the routing {'stopped sending it' if drained else 'sends it'} traffic after {seconds:.1f} s"
 
 
@@ -73,7 +73,7 @@ def drain(
 ) -> None:
     """Take a region out of the global routing (weight 0); its stack and health check stay."""
     from globalctl.endpoints import Endpoints
-    from globalctl.rollout import traffic
+    from globalctl import routing
 
     context = Context.from_typer(ctx)
     region = _region_env(context, env)
@@ -95,7 +95,7 @@ def drain(
         typer.echo(f"warning: no other serving region is healthy ({detail}); draining {env} anyway (--force)",
                    err=True)
     started = time.monotonic()
-    if not traffic.set_weight(context.topology, env, 0):
+    if not routing.set_weight(context.topology, env, 0):
         typer.echo(f"{env} ({region.region}) is already drained; nothing to do")
         return
     how = _observed(context, endpoints, env, drained=True, wait=not no_wait)
@@ -114,7 +114,7 @@ def restore(
     """Put a drained region back into the global routing (weight 1)."""
     from globalctl.endpoints import Endpoints
     from globalctl.parameters import DEFAULT_WEIGHT
-    from globalctl.rollout import traffic
+    from globalctl import routing
 
     context = Context.from_typer(ctx)
     region = _region_env(context, env)
@@ -122,7 +122,7 @@ def restore(
         typer.echo(f"{env} ({region.region}) is already serving; nothing to do")
         return
     started = time.monotonic()
-    if not traffic.set_weight(context.topology, env, DEFAULT_WEIGHT):
+    if not routing.set_weight(context.topology, env, DEFAULT_WEIGHT):
         typer.echo(f"{env} ({region.region}) is already serving; nothing to do")
         return
     how = _observed(context, Endpoints(context.config_path), env, drained=False, wait=not no_wait)

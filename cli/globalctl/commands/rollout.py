@@ -117,7 +117,7 @@ def _table(outcome) -> None:  # noqa: ANN001 - an Outcome
 
 
 def _execute(context: Context, plan, state=None, gate_timeout: float = 60.0) -> None:  # noqa: ANN001
-    from globalctl.rollout import stacks
+    from globalctl import stacks
     from globalctl.rollout.executor import Executor
     from globalctl.rollout.records import Records
 
@@ -209,7 +209,7 @@ def rollback(
     yes: bool = typer.Option(False, "--yes", "-y"),
 ) -> None:
     """Put every region back on the previous (or named) release, last-deployed region first."""
-    from globalctl.rollout import stacks
+    from globalctl import stacks
     from globalctl.rollout.plan import plan_rollback
     from globalctl.rollout.records import Records
 

@@ -42,7 +42,7 @@ def _outputs(stack: dict | None) -> dict[str, str]:
 def _region(env: Any, stack: dict | None, endpoints: Any, others: list[Any], serving: dict[str, bool],
             route53: dict[str, bool | None], lag: bool) -> dict[str, Any]:
     from globalctl import aws
-    from globalctl.rollout import gates
+    from globalctl import gates
 
     report: dict[str, Any] = {"region": env.region, "stack_status": stack["StackStatus"] if stack else "NOT_DEPLOYED",
                               "release": None, "healthy": False, "api_health": None,
@@ -102,14 +102,14 @@ def status(
     """Every region: stack status, release, health (API and Route 53), serving or drained, alarms
     in ALARM, replication lag; the global table's mode and replicas. Exit 1 when a region is unhealthy."""
     from globalctl.endpoints import Endpoints
-    from globalctl.rollout import gates, traffic
+    from globalctl import gates, routing
 
     context = Context.from_typer(ctx)
     topology = context.topology
     endpoints = Endpoints(context.config_path)
     try:
-        serving = traffic.serving(topology)
-    except traffic.RoutingMissing:
+        serving = routing.serving(topology)
+    except routing.RoutingMissing:
         serving = {}
     route53 = _route53_health(topology)
     from globalctl import aws

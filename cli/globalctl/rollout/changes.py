@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from globalctl import aws
-from globalctl.rollout.stacks import DeployFailed, last_error, deploy_command
+from globalctl.stacks import DeployFailed, last_error, deploy_command
 from globalctl.topology import Environment, Topology
 
 STATEFUL_TYPES = {"AWS::DynamoDB::GlobalTable", "AWS::DynamoDB::Table"}

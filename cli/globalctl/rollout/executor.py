@@ -17,10 +17,10 @@ from typing import Any, Callable
 
 from globalctl import aws
 from globalctl.endpoints import Endpoints
-from globalctl.rollout import gates, stacks, traffic
+from globalctl import gates, routing, stacks
 from globalctl.rollout.plan import Phase, Plan, Target, stop_after_failures
 from globalctl.rollout.records import Records
-from globalctl.rollout.stacks import Snapshot
+from globalctl.stacks import Snapshot
 
 Report = Callable[[str, str, str], None]  # (env, phase or outcome, detail)
 
@@ -159,24 +159,24 @@ class Executor:
             self.records.keep_release(self.plan.release, stacks.snapshot(env))
         elif phase == Phase.RESTORE:
             if self.results[target.env].drained:
-                traffic.set_weight(self.context.topology, target.env, 1)
-                traffic.wait_observed(self.context.topology, self.endpoints, target.env, drained=False)
+                routing.set_weight(self.context.topology, target.env, 1)
+                routing.wait_observed(self.context.topology, self.endpoints, target.env, drained=False)
                 self._set(target, drained=False)
 
     def _drain(self, target: Target) -> None:
         topology = self.context.topology
         try:
-            serving = traffic.serving(topology)
-        except traffic.RoutingMissing:
+            serving = routing.serving(topology)
+        except routing.RoutingMissing:
             self.report(target.env, "drain", "skipped: no routing stack yet")
             return
         others = [env for env, on in serving.items() if on and env != target.env and self._healthy(env)]
         if not others:
             self.report(target.env, "drain", "skipped: no other healthy region serves")
             return
-        if traffic.set_weight(topology, target.env, 0):
+        if routing.set_weight(topology, target.env, 0):
             self._set(target, drained=True)
-            traffic.wait_observed(topology, self.endpoints, target.env, drained=True)
+            routing.wait_observed(topology, self.endpoints, target.env, drained=True)
 
     def _healthy(self, env_name: str) -> bool:
         api = self._api(env_name)
@@ -228,7 +228,7 @@ class Executor:
                 self.report(target.env, "rollback", f"to {snap.release or 'its recorded stack'}")
                 stacks.restore(snap)
             if self.results[target.env].drained:
-                traffic.set_weight(self.context.topology, target.env, 1)
+                routing.set_weight(self.context.topology, target.env, 1)
                 self._set(target, drained=False)
         except Exception as error:  # noqa: BLE001
             self._set(target, status="rollback failed", reason=f"{self.results[target.env].reason}; rollback: {error}")

@@ -20,7 +20,7 @@ from typing import Any
 from globalctl.exceptions import GlobalctlError, PlanError
 from globalctl.inputs import inside
 from globalctl.rollout.plan import Plan
-from globalctl.rollout.stacks import Snapshot
+from globalctl.stacks import Snapshot
 
 STATE_DIR = ".globalctl"
 

@@ -1,5 +1,6 @@
-"""The stack side of a rollout: record a stack as it is, deploy a release with the real
-`sam deploy --config-env <env>`, and put a stack back to what was recorded.
+"""CloudFormation stacks of the topology: record a stack as it is, deploy a release with the real
+`sam deploy --config-env <env>`, wait until a stack settles, and put a stack back to what was
+recorded. The rollout, the rollback, the routing weights, failover and destroy all go through here.
 
 Rolling back to the recorded template and parameters (CloudFormation UpdateStack) needs no build
 artifacts of the previous release: the recorded template already points at its uploaded code.
