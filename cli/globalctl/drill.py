@@ -367,7 +367,7 @@ class Setup:
 
 def _check(context: Any, options: Options, endpoints: Endpoints) -> Setup:
     from globalctl import aws
-    from globalctl import gates, routing
+    from globalctl import gates, regions, routing
 
     topology = context.topology
     env = topology.env(options.env)
@@ -391,7 +391,7 @@ def _check(context: Any, options: Options, endpoints: Endpoints) -> Setup:
         if "ApiEndpoint" not in outputs:
             raise GlobalctlError(f"{region_env.name}: the region stack {region_env.stack_name} is not deployed "
                                  f"in {region_env.region} (no ApiEndpoint output)")
-        apis.append(gates.RegionApi(region_env.name, region_env.region, outputs["ApiEndpoint"]))
+        apis.append(regions.RegionApi(region_env.name, region_env.region, outputs["ApiEndpoint"]))
     healthy_others = [api.env for api in apis if api.env != env.name and weights.get(api.env, 0) > 0
                       and endpoints.request("GET", api.endpoint, api.region, "/health", timeout=5).status == 200]
     if not healthy_others:

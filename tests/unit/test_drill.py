@@ -19,7 +19,7 @@ from globalctl import drill
 from globalctl.drill import RequestRecord, Share
 from globalctl.endpoints import Endpoints
 from globalctl.main import app
-from globalctl.gates import RegionApi
+from globalctl.regions import RegionApi
 
 ROOT = Path(__file__).resolve().parents[2]
 EU, US, AP = "eu-west-1", "us-east-1", "ap-southeast-1"

@@ -42,7 +42,7 @@ def _outputs(stack: dict | None) -> dict[str, str]:
 def _region(env: Any, stack: dict | None, endpoints: Any, others: list[Any], serving: dict[str, bool],
             route53: dict[str, bool | None], lag: bool) -> dict[str, Any]:
     from globalctl import aws
-    from globalctl import gates
+    from globalctl import gates, regions
 
     report: dict[str, Any] = {"region": env.region, "stack_status": stack["StackStatus"] if stack else "NOT_DEPLOYED",
                               "release": None, "healthy": False, "api_health": None,
@@ -59,7 +59,7 @@ def _region(env: Any, stack: dict | None, endpoints: Any, others: list[Any], ser
         report["alarms"] = sorted(a["AlarmName"] for a in found if a.get("StateValue") == "ALARM")
     if "ApiEndpoint" not in outputs:
         return report
-    api = gates.RegionApi(env.name, env.region, outputs["ApiEndpoint"], alarms)
+    api = regions.RegionApi(env.name, env.region, outputs["ApiEndpoint"], alarms)
     health = endpoints.request("GET", api.endpoint, api.region, "/health", timeout=5)
     report["api_health"] = health.status
     report["healthy"] = (report["stack_status"] in COMPLETE and health.status == 200
@@ -102,7 +102,7 @@ def status(
     """Every region: stack status, release, health (API and Route 53), serving or drained, alarms
     in ALARM, replication lag; the global table's mode and replicas. Exit 1 when a region is unhealthy."""
     from globalctl.endpoints import Endpoints
-    from globalctl import gates, routing
+    from globalctl import gates, regions, routing
 
     context = Context.from_typer(ctx)
     topology = context.topology
@@ -115,7 +115,7 @@ def status(
     from globalctl import aws
 
     stacks = {env.name: aws.describe_stack(env.stack_name, env.region) for env in topology.regions}
-    apis = [gates.RegionApi(env.name, env.region, _outputs(stacks[env.name])["ApiEndpoint"])
+    apis = [regions.RegionApi(env.name, env.region, _outputs(stacks[env.name])["ApiEndpoint"])
             for env in topology.regions if "ApiEndpoint" in _outputs(stacks[env.name])]
     regions = {}
     for env in topology.regions:
