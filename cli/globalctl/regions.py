@@ -18,9 +18,14 @@ class RegionApi:
     alarms: list[str] = field(default_factory=list)
 
 
-def region_api(env: Environment, stack: dict | None = None) -> RegionApi | None:
-    """The region's API from its stack (described here unless given); None when it has no ApiEndpoint."""
-    outputs = aws.outputs_of(stack if stack is not None else aws.describe_stack(env.stack_name, env.region))
+def region_api(env: Environment) -> RegionApi | None:
+    """The region's API as its stack is deployed now; None when it has no ApiEndpoint output."""
+    return api_of(env, aws.describe_stack(env.stack_name, env.region))
+
+
+def api_of(env: Environment, stack: dict | None) -> RegionApi | None:
+    """The API of the region's stack as described (None: not deployed, or no ApiEndpoint output)."""
+    outputs = aws.outputs_of(stack)
     if "ApiEndpoint" not in outputs:
         return None
     alarms = [a for a in outputs.get("AlarmNames", "").split(",") if a]

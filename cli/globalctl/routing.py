@@ -15,7 +15,7 @@ from globalctl import aws
 from globalctl.endpoints import Endpoints, http
 from globalctl.exceptions import GlobalctlError
 from globalctl.parameters import DEFAULT_WEIGHT, weights_from_deployed
-from globalctl.stacks import CAPABILITIES, wait_settled
+from globalctl.stacks import CAPABILITIES, check_deployable, wait_settled
 from globalctl.topology import Topology
 
 OBSERVE_TIMEOUT_SECONDS = 60.0
@@ -48,6 +48,14 @@ def weights(topology: Topology) -> dict[str, int]:
 
 def serving(topology: Topology) -> dict[str, bool]:
     return {env: weight > 0 for env, weight in weights(topology).items()}
+
+
+def serving_ready(topology: Topology) -> dict[str, bool]:
+    """Each region env's traffic state, once the routing stack can take a weight update: deployed
+    (else RoutingMissing), neither in flight nor stuck (UPDATE_ROLLBACK_FAILED)."""
+    if topology.routing is not None:
+        check_deployable(topology.routing)
+    return serving(topology)
 
 
 def set_weight(topology: Topology, env_name: str, weight: int) -> bool:

@@ -29,30 +29,6 @@ def _region_env(context: Context, env_name: str) -> Any:
     return env
 
 
-def _routing_ready(context: Context) -> dict[str, bool]:
-    """Each region env's traffic state, once the routing stack is there and not mid-operation."""
-    from globalctl import routing, stacks
-
-    if context.topology.routing is not None:
-        # A stack in *_IN_PROGRESS or stuck (UPDATE_ROLLBACK_FAILED) cannot take the weight update.
-        stacks.check_deployable(context.topology.routing)
-    return routing.serving(context.topology)  # RoutingMissing when it is not deployed
-
-
-def _health(endpoints: Any, env: Any) -> str | None:
-    """None when the region answers GET /health with 200 through its own API, else why not."""
-    from globalctl import aws
-
-    outputs = {o["OutputKey"]: o["OutputValue"]
-               for o in (aws.describe_stack(env.stack_name, env.region) or {}).get("Outputs", [])}
-    if "ApiEndpoint" not in outputs:
-        return "not deployed"
-    response = endpoints.request("GET", outputs["ApiEndpoint"], env.region, "/health", timeout=5)
-    if response.status == 200:
-        return None
-    return f"HTTP {response.status}" if response.status else "unreachable"
-
-
 def _observed(context: Context, endpoints: Any, env_name: str, drained: bool, wait: bool) -> str:
     from globalctl import routing
 
@@ -72,12 +48,13 @@ def drain(
     no_wait: bool = typer.Option(False, "--no-wait", help="Do not wait until the routing is seen to avoid it."),
 ) -> None:
     """Take a region out of the global routing (weight 0); its stack and health check stay."""
-    from globalctl.endpoints import Endpoints
     from globalctl import routing
+    from globalctl.endpoints import Endpoints
+    from globalctl.regions import health_problem
 
     context = Context.from_typer(ctx)
     region = _region_env(context, env)
-    serving = _routing_ready(context)
+    serving = routing.serving_ready(context.topology)
     if not serving.get(env):
         typer.echo(f"{env} ({region.region}) is already drained; nothing to do")
         return
@@ -86,7 +63,7 @@ def drain(
         raise GlobalctlError(f"{env} is the last serving region: draining it would leave no region serving "
                              f"(--force does not override this; restore another region first)")
     endpoints = Endpoints(context.config_path)
-    unhealthy = {other.name: _health(endpoints, other) for other in others}
+    unhealthy = {other.name: health_problem(endpoints, other, timeout=5) for other in others}
     if all(unhealthy.values()):
         detail = ", ".join(f"{name}: {why}" for name, why in unhealthy.items())
         if not force:
@@ -112,13 +89,13 @@ def restore(
     no_wait: bool = typer.Option(False, "--no-wait", help="Do not wait until the routing is seen to use it."),
 ) -> None:
     """Put a drained region back into the global routing (weight 1)."""
+    from globalctl import routing
     from globalctl.endpoints import Endpoints
     from globalctl.parameters import DEFAULT_WEIGHT
-    from globalctl import routing
 
     context = Context.from_typer(ctx)
     region = _region_env(context, env)
-    if _routing_ready(context).get(env):
+    if routing.serving_ready(context.topology).get(env):
         typer.echo(f"{env} ({region.region}) is already serving; nothing to do")
         return
     started = time.monotonic()
