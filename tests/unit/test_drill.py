@@ -160,7 +160,7 @@ def server():
 def test_traffic_alternates_writes_and_reads_from_each_location_and_keeps_only_acknowledged_writes(server):
     entry = server(_Entry)
     load = Traffic(f"http://127.0.0.1:{entry.server_address[1]}", [EU, US], clients=2, rate=20.0,
-                         run_id="r1", host="api.example")
+                   run_id="r1", host="api.example")
     load.start()
     try:
         deadline = time.monotonic() + 10
