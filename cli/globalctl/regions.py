@@ -10,6 +10,9 @@ from globalctl import aws
 from globalctl.endpoints import TIMEOUT_SECONDS, Endpoints
 from globalctl.topology import Environment
 
+PROBE_TIMEOUT_SECONDS = 5.0  # a look at /health (status, failover, a drill's checks), not a gate's wait
+
+
 @dataclass
 class RegionApi:
     env: str

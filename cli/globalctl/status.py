@@ -16,7 +16,6 @@ from globalctl.regions import RegionApi
 from globalctl.topology import Environment, Topology
 
 COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
-HEALTH_TIMEOUT_SECONDS = 5.0
 
 
 def gather(context: Context, lag: bool) -> dict[str, Any]:
@@ -77,7 +76,7 @@ def _region(env: Environment, stack: dict | None, endpoints: Endpoints, others: 
     api = regions.api_of(env, stack)
     if api is None:
         return report
-    health = endpoints.request("GET", api.endpoint, api.region, "/health", timeout=HEALTH_TIMEOUT_SECONDS)
+    health = endpoints.request("GET", api.endpoint, api.region, "/health", timeout=regions.PROBE_TIMEOUT_SECONDS)
     report["api_health"] = health.status
     report["healthy"] = (report["stack_status"] in COMPLETE and health.status == 200
                          and report["route53_healthy"] is not False and not report["alarms"])

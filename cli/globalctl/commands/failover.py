@@ -50,7 +50,7 @@ def drain(
     """Take a region out of the global routing (weight 0); its stack and health check stay."""
     from globalctl import routing
     from globalctl.endpoints import Endpoints
-    from globalctl.regions import health_problem
+    from globalctl.regions import PROBE_TIMEOUT_SECONDS, health_problem
 
     context = Context.from_typer(ctx)
     region = _region_env(context, env)
@@ -63,7 +63,7 @@ def drain(
         raise GlobalctlError(f"{env} is the last serving region: draining it would leave no region serving "
                              f"(--force does not override this; restore another region first)")
     endpoints = Endpoints(context.config_path)
-    unhealthy = {other.name: health_problem(endpoints, other, timeout=5) for other in others}
+    unhealthy = {other.name: health_problem(endpoints, other, PROBE_TIMEOUT_SECONDS) for other in others}
     if all(unhealthy.values()):
         detail = ", ".join(f"{name}: {why}" for name, why in unhealthy.items())
         if not force:

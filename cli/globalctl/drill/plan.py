@@ -24,7 +24,6 @@ MODES = ("drain", "outage")
 MIN_BASELINE_SECONDS = 2.0
 BASELINE_SHARE = 0.2
 MIN_OBSERVED_AFTER_SECONDS = 2.0  # traffic keeps going this long after a slow drain, whatever --duration says
-HEALTH_TIMEOUT_SECONDS = 5.0
 
 # Client locations near a region, besides the region itself: the clients of a region's users.
 NEARBY = {
@@ -114,7 +113,7 @@ def plan_drill(context: Any, options: Options, endpoints: Endpoints) -> DrillPla
         apis.append(api)
     healthy_others = [api.env for api in apis if api.env != env.name and weights.get(api.env, 0) > 0
                       and endpoints.request("GET", api.endpoint, api.region, "/health",
-                                            timeout=HEALTH_TIMEOUT_SECONDS).status == 200]
+                                            timeout=regions.PROBE_TIMEOUT_SECONDS).status == 200]
     if not healthy_others:
         raise GlobalctlError(f"no other region serves and is healthy: "
                              f"taking {env.name} out would take the service down")
