@@ -153,8 +153,8 @@ def config(tmp_path: Path) -> Path:
 def run(config: Path, cloud: FakeCloud, **options) -> tuple[object, list[str], Executor]:
     plan = plan_rollout(topo.load(config), "v2", bake_seconds=0, **options)
     lines: list[str] = []
-    executor = Executor(plan, cloud, Records(config), lambda env, event, detail: lines.append(f"{env} {event} {detail}"),
-                        regions=list(REGIONS))
+    executor = Executor(plan, cloud, Records(config),
+                        lambda env, event, detail: lines.append(f"{env} {event} {detail}"), regions=list(REGIONS))
     return executor.run(), lines, executor
 
 
@@ -201,7 +201,8 @@ def test_a_failed_gate_rolls_that_region_back_on_the_spot_and_restores_its_traff
     assert cloud.weights["use1"] == 1
     assert (outcome.ok, outcome.status) == (False, "complete with failures")
     use1 = state(config)["results"]["use1"]
-    assert (use1["status"], use1["drained"], use1["reason"]) == ("rolled back", False, "gate: smoke gate: PUT /items/x answered 500")
+    assert (use1["status"], use1["drained"]) == ("rolled back", False)
+    assert use1["reason"] == "gate: smoke gate: PUT /items/x answered 500"
     assert "use1 failed gate: smoke gate: PUT /items/x answered 500" in lines
     assert "use1 rollback to v1" in lines and "use1 rolled back " in lines
     assert not (config.parent / ".globalctl" / "releases" / "v2" / "use1.json").exists()
@@ -285,7 +286,8 @@ def test_a_rollback_runs_each_region_through_the_restore_phase_and_keeps_going_p
     lines: list[str] = []
     service.rollback(plan, lambda env, event, detail: lines.append(f"{env} {event}{': ' + detail if detail else ''}"))
     assert cloud.done("restore") == ["euc1", "apse1", "use1", "euw1"] and cloud.done("deploy") == []
-    assert lines == [line for env in ("euc1", "apse1", "use1", "euw1") for line in (f"{env} restore: v1", f"{env} restored")]
+    assert lines == [line for env in ("euc1", "apse1", "use1", "euw1")
+                     for line in (f"{env} restore: v1", f"{env} restored")]
     assert {key: value for key, value in history(config)[-1].items() if key != "at"} == {
         "action": "rollback", "release": "v1", "status": "complete", "regions": {}}
     assert not (config.parent / ".globalctl" / "rollouts").exists()  # a rollback keeps no state file

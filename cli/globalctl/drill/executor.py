@@ -30,7 +30,8 @@ def run(context: Any, options: Options, say: Callable[[str], None]) -> dict[str,
     return execute(plan, disruption, endpoints, say)
 
 
-def execute(plan: DrillPlan, disruption: Disruption, endpoints: Endpoints, say: Callable[[str], None]) -> dict[str, Any]:
+def execute(plan: DrillPlan, disruption: Disruption, endpoints: Endpoints,
+            say: Callable[[str], None]) -> dict[str, Any]:
     options = plan.options
     load = Traffic(plan.entry, plan.locations, options.clients, options.rate, plan.run_id, plan.host)
     say(f"drill {plan.run_id}: {options.mode} {options.env} ({plan.region}) for {options.duration:.0f} s, "
