@@ -1,4 +1,4 @@
-"""boto3 access, imported only by commands that talk to AWS (keeps `globalctl --help` fast)."""
+"""boto3 access for the engines; boto3 itself loads on the first client made (keeps `globalctl --help` fast)."""
 
 from __future__ import annotations
 
@@ -42,11 +42,25 @@ def stack_outputs(stack_name: str, region: str) -> dict[str, str]:
     stack = describe_stack(stack_name, region)
     if stack is None:
         raise StackNotFoundError(f"stack {stack_name} is not deployed in {region}")
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return outputs_of(stack)
 
 
 def stack_parameters(stack_name: str, region: str) -> dict[str, str]:
     stack = describe_stack(stack_name, region)
     if stack is None:
         return {}
-    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    return parameters_of(stack)
+
+
+# A describe_stacks entry's lists as mappings; a stack that is not deployed (None) has none.
+
+def outputs_of(stack: dict | None) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs", [])}
+
+
+def parameters_of(stack: dict | None) -> dict[str, str]:
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in (stack or {}).get("Parameters", [])}
+
+
+def tags_of(stack: dict | None) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in (stack or {}).get("Tags", [])}

@@ -1,4 +1,6 @@
-"""globalctl's entry point: one Typer app, one module per command (group) under commands/."""
+"""globalctl's entry point: one Typer app, one module per command (group) under commands/. A command
+parses its options, prints and asks; the work is done by the engine beside it (rollout/, drill/,
+destroy, status, routing, stacks, ...), which never imports a command."""
 
 from __future__ import annotations
 

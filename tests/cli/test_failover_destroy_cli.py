@@ -28,7 +28,7 @@ ACCOUNT = "123456789012"  # moto's default account
 NO_RETRY = Config(retries={"total_max_attempts": 1})
 runner = CliRunner()
 
-# A routing stack as traffic.py reads it (Envs, Weights, RecordTtl), without Route 53 records.
+# A routing stack as routing.py reads it (Envs, Weights, RecordTtl), without Route 53 records.
 ROUTING_TEMPLATE = json.dumps({
     "Parameters": {name: {"Type": "String"} for name in ("Envs", "Weights", "RecordName", "RecordTtl")},
     "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},

@@ -27,7 +27,7 @@ from globalctl import aws, inputs
 from globalctl import topology as topo
 from globalctl.exceptions import GlobalctlError
 from globalctl.main import app
-from globalctl.rollout import stacks
+from globalctl import stacks
 from tests.templates.conftest import ROOT
 
 runner = CliRunner()
@@ -390,7 +390,7 @@ def test_a_planted_symlink_cannot_carry_a_read_or_write_out_of_globalctl(project
 
 
 def test_a_drill_report_is_never_written_outside_globalctl(project):
-    from globalctl import drill
+    from globalctl.drill import report as drill
 
     config = project / "samconfig.toml"
     for env in ("../../x", "/etc/x", ".hidden", "a/b"):

@@ -15,11 +15,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from globalctl import drill
-from globalctl.drill import RequestRecord, Share
+from globalctl.drill import executor as drill_executor
+from globalctl.drill import measure as drill
+from globalctl.drill.measure import RequestRecord, Share
+from globalctl.drill.plan import client_locations
+from globalctl.drill.report import save_report
+from globalctl.drill.traffic import Traffic
 from globalctl.endpoints import Endpoints
 from globalctl.main import app
-from globalctl.rollout.gates import RegionApi
+from globalctl.regions import RegionApi
 
 ROOT = Path(__file__).resolve().parents[2]
 EU, US, AP = "eu-west-1", "us-east-1", "ap-southeast-1"
@@ -90,11 +94,11 @@ def test_a_clean_drill_has_no_problems_and_each_failure_is_named():
 
 
 def test_client_locations_start_with_the_drilled_region_and_its_neighbour():
-    locations = drill.client_locations(EU, [EU, US, AP])
+    locations = client_locations(EU, [EU, US, AP])
     assert locations[:2] == [EU, "eu-west-2"]
     assert set(locations) == {EU, "eu-west-2", US, AP, "us-east-2", "ap-southeast-3"}
     assert len(locations) == len(set(locations))
-    assert drill.client_locations(US, [EU, US])[:2] == [US, "us-east-2"]
+    assert client_locations(US, [EU, US])[:2] == [US, "us-east-2"]
 
 
 # --- traffic and verification against loopback servers -----------------------------------------------
@@ -155,8 +159,8 @@ def server():
 
 def test_traffic_alternates_writes_and_reads_from_each_location_and_keeps_only_acknowledged_writes(server):
     entry = server(_Entry)
-    load = drill.Traffic(f"http://127.0.0.1:{entry.server_address[1]}", [EU, US], clients=2, rate=20.0,
-                         run_id="r1", host="api.example")
+    load = Traffic(f"http://127.0.0.1:{entry.server_address[1]}", [EU, US], clients=2, rate=20.0,
+                   run_id="r1", host="api.example")
     load.start()
     try:
         deadline = time.monotonic() + 10
@@ -187,7 +191,7 @@ def test_traffic_alternates_writes_and_reads_from_each_location_and_keeps_only_a
 
 def test_traffic_paces_each_client_at_its_rate(server):
     entry = server(_Entry)
-    load = drill.Traffic(f"http://127.0.0.1:{entry.server_address[1]}", [EU], clients=1, rate=10.0, run_id="r2")
+    load = Traffic(f"http://127.0.0.1:{entry.server_address[1]}", [EU], clients=1, rate=10.0, run_id="r2")
     load.start()
     try:
         deadline = time.monotonic() + 10
@@ -234,22 +238,22 @@ def test_verify_writes_waits_for_replication_and_names_what_never_arrived(server
     eu.items["drill-a-0"] = {"n": "stale"}  # readable, but not what was written
     endpoints = Endpoints(tmp_path / "samconfig.toml")
     started = time.monotonic()
-    missing = drill.verify_writes(endpoints, [api for _, api in apis], written, bound=2.0)
+    missing = drill_executor.verify_writes(endpoints, [api for _, api in apis], written, bound=2.0)
     assert missing == ["drill-a-0", "drill-a-2"]
     assert 2.0 <= time.monotonic() - started < 8.0
     us.items["drill-a-2"] = written["drill-a-2"]
     eu.items["drill-a-0"] = written["drill-a-0"]
-    assert drill.verify_writes(endpoints, [api for _, api in apis], written, bound=2.0) == []
+    assert drill_executor.verify_writes(endpoints, [api for _, api in apis], written, bound=2.0) == []
 
 
 def test_save_report_writes_beside_samconfig(tmp_path):
     config = tmp_path / "samconfig.toml"
     config.write_text("")
     report = {"env": "euw1", "run_id": "20250101T000000Z-abcd", "ok": True}
-    path = drill.save_report(config, report)
+    path = save_report(config, report)
     assert path == tmp_path / ".globalctl" / "drills" / "euw1-20250101T000000Z.json"
     assert json.loads(path.read_text()) == report
-    second = drill.save_report(config, {**report, "run_id": "20250101T000000Z-ef01"})
+    second = save_report(config, {**report, "run_id": "20250101T000000Z-ef01"})
     assert second.name == "euw1-20250101T000000Z-ef01.json" and path.exists()
 
 

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
+from globalctl import routing as traffic
 from globalctl.exceptions import GlobalctlError
-from globalctl.rollout import traffic
 
 
 class _Stack:

@@ -50,16 +50,18 @@ def drill(
     (or, on the local cloud, an outage), the failover time and error shares measured, <env> restored,
     every write of the drill read back in every region. Saves .globalctl/drills/<env>-<stamp>.json;
     exit 1 when a write is missing or a request failed after the failover window."""
-    from globalctl import drill as drills
+    from globalctl.drill.executor import run
+    from globalctl.drill.plan import Options
+    from globalctl.drill.report import save_report
 
     context = Context.from_typer(ctx)
 
     def say(line: str) -> None:
         typer.echo(line, err=as_json)  # --json keeps stdout for the report
 
-    options = drills.Options(env=env, duration=duration, mode=mode, clients=clients, rate=rate, entry=entry)
-    report = drills.run(context, options, say)
-    path = drills.save_report(context.config_path, report)
+    options = Options(env=env, duration=duration, mode=mode, clients=clients, rate=rate, entry=entry)
+    report = run(context, options, say)
+    path = save_report(context.config_path, report)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:

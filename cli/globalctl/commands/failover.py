@@ -1,7 +1,7 @@
 """`globalctl failover drain|restore <env>`: take a region out of the global routing, or back in,
 without deploying anything.
 
-A drain is the routing stack's weight of the region set to 0 (traffic.set_weight); it is refused
+A drain is the routing stack's weight of the region set to 0 (routing.set_weight); it is refused
 when it would leave no region serving, and, unless --force, when no other serving region answers
 its /health with 200 (draining onto broken regions turns a partial outage into a full one).
 """
@@ -29,36 +29,12 @@ def _region_env(context: Context, env_name: str) -> Any:
     return env
 
 
-def _routing_ready(context: Context) -> dict[str, bool]:
-    """Each region env's traffic state, once the routing stack is there and not mid-operation."""
-    from globalctl.rollout import stacks, traffic
-
-    if context.topology.routing is not None:
-        # A stack in *_IN_PROGRESS or stuck (UPDATE_ROLLBACK_FAILED) cannot take the weight update.
-        stacks.check_deployable(context.topology.routing)
-    return traffic.serving(context.topology)  # RoutingMissing when it is not deployed
-
-
-def _health(endpoints: Any, env: Any) -> str | None:
-    """None when the region answers GET /health with 200 through its own API, else why not."""
-    from globalctl import aws
-
-    outputs = {o["OutputKey"]: o["OutputValue"]
-               for o in (aws.describe_stack(env.stack_name, env.region) or {}).get("Outputs", [])}
-    if "ApiEndpoint" not in outputs:
-        return "not deployed"
-    response = endpoints.request("GET", outputs["ApiEndpoint"], env.region, "/health", timeout=5)
-    if response.status == 200:
-        return None
-    return f"HTTP {response.status}" if response.status else "unreachable"
-
-
 def _observed(context: Context, endpoints: Any, env_name: str, drained: bool, wait: bool) -> str:
-    from globalctl.rollout import traffic
+    from globalctl import routing
 
     if not wait:
         return "not waiting to see it take effect (--no-wait)"
-    seconds = traffic.wait_observed(context.topology, endpoints, env_name, drained=drained)
+    seconds = routing.wait_observed(context.topology, endpoints, env_name, drained=drained)
     return f"the routing {'stopped sending it' if drained else 'sends it'} traffic after {seconds:.1f} s"
 
 
@@ -72,12 +48,13 @@ def drain(
     no_wait: bool = typer.Option(False, "--no-wait", help="Do not wait until the routing is seen to avoid it."),
 ) -> None:
     """Take a region out of the global routing (weight 0); its stack and health check stay."""
+    from globalctl import routing
     from globalctl.endpoints import Endpoints
-    from globalctl.rollout import traffic
+    from globalctl.regions import PROBE_TIMEOUT_SECONDS, health_problem
 
     context = Context.from_typer(ctx)
     region = _region_env(context, env)
-    serving = _routing_ready(context)
+    serving = routing.serving_ready(context.topology)
     if not serving.get(env):
         typer.echo(f"{env} ({region.region}) is already drained; nothing to do")
         return
@@ -86,7 +63,7 @@ def drain(
         raise GlobalctlError(f"{env} is the last serving region: draining it would leave no region serving "
                              f"(--force does not override this; restore another region first)")
     endpoints = Endpoints(context.config_path)
-    unhealthy = {other.name: _health(endpoints, other) for other in others}
+    unhealthy = {other.name: health_problem(endpoints, other, PROBE_TIMEOUT_SECONDS) for other in others}
     if all(unhealthy.values()):
         detail = ", ".join(f"{name}: {why}" for name, why in unhealthy.items())
         if not force:
@@ -95,7 +72,7 @@ def drain(
         typer.echo(f"warning: no other serving region is healthy ({detail}); draining {env} anyway (--force)",
                    err=True)
     started = time.monotonic()
-    if not traffic.set_weight(context.topology, env, 0):
+    if not routing.set_weight(context.topology, env, 0):
         typer.echo(f"{env} ({region.region}) is already drained; nothing to do")
         return
     how = _observed(context, endpoints, env, drained=True, wait=not no_wait)
@@ -112,17 +89,17 @@ def restore(
     no_wait: bool = typer.Option(False, "--no-wait", help="Do not wait until the routing is seen to use it."),
 ) -> None:
     """Put a drained region back into the global routing (weight 1)."""
+    from globalctl import routing
     from globalctl.endpoints import Endpoints
     from globalctl.parameters import DEFAULT_WEIGHT
-    from globalctl.rollout import traffic
 
     context = Context.from_typer(ctx)
     region = _region_env(context, env)
-    if _routing_ready(context).get(env):
+    if routing.serving_ready(context.topology).get(env):
         typer.echo(f"{env} ({region.region}) is already serving; nothing to do")
         return
     started = time.monotonic()
-    if not traffic.set_weight(context.topology, env, DEFAULT_WEIGHT):
+    if not routing.set_weight(context.topology, env, DEFAULT_WEIGHT):
         typer.echo(f"{env} ({region.region}) is already serving; nothing to do")
         return
     how = _observed(context, Endpoints(context.config_path), env, drained=False, wait=not no_wait)

@@ -1,6 +1,7 @@
 """What a deploy would change, read from a real change set: `sam deploy --no-execute-changeset`
 makes it (artifacts uploaded, template packaged, exactly as the rollout would), CloudFormation
-describes it, and the change set (and a stack that existed only to hold it) is deleted again."""
+describes it, and the change set (and a stack that existed only to hold it) is deleted again.
+`plan` and `rollout --dry-run` show one per target of the plan (previews)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from globalctl import aws
-from globalctl.rollout.stacks import DeployFailed, last_error, deploy_command
+from globalctl.context import Context
+from globalctl.exceptions import StackNotFoundError
+from globalctl.rollout.plan import Plan
+from globalctl.stacks import DeployFailed, deploy_command, last_error
 from globalctl.topology import Environment, Topology
 
 STATEFUL_TYPES = {"AWS::DynamoDB::GlobalTable", "AWS::DynamoDB::Table"}
@@ -70,3 +74,20 @@ def preview(topology: Topology, env: Environment, parameters: dict[str, str], re
     if not existed:  # the stack was made only to hold the change set (REVIEW_IN_PROGRESS)
         cloudformation.delete_stack(StackName=env.stack_name)
     return summary
+
+
+def previews(context: Context, plan: Plan) -> list[ChangeSummary]:
+    """The change summary of every target of the plan, in plan order."""
+    summaries = []
+    for target in plan.targets:
+        env = context.topology.env(target.env)
+        try:
+            parameters = dict(context.stack_parameters(target.env))
+        except StackNotFoundError as missing:
+            # The routing takes the regions' outputs: it can be previewed once they are deployed.
+            summaries.append(ChangeSummary(target.env, env.stack_name, new_stack=True, note=str(missing)))
+            continue
+        if target.kind == "region":
+            parameters["Release"] = plan.release
+        summaries.append(preview(context.topology, env, parameters, plan.release))
+    return summaries

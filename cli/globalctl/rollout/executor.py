@@ -1,65 +1,106 @@
-"""Runs a rollout plan: waves in order, the targets of a wave at once, each through its phases
-(record, drain, deploy, gate, restore). A failed target is rolled back on the spot; when the
-failures pass the plan's tolerance (or the canary fails) the rollout stops and every target it
-already updated is rolled back to its recorded stack, in reverse order, with its traffic restored.
+"""Runs a plan: waves in order, the targets of a wave at once.
 
-Ctrl-C (a stop request) lets the targets in flight finish, records the state and stops before the
-next wave: `rollout --resume` continues from there, `rollback` undoes it.
+A rollout (Executor) takes each target through its phases (record, drain, deploy, gate,
+restore). A failed target is rolled back on the spot; when the failures pass the plan's tolerance
+(or the canary fails) the rollout stops and every target it already updated is rolled back to its
+recorded stack, in reverse order, with its traffic restored. Its state file is written after every
+step. Ctrl-C (a stop request) lets the targets in flight finish, records the state and stops
+before the next wave: `rollout --resume` continues from there, `rollback` undoes it.
+
+A rollback (RollbackExecutor) runs its plan through the same wave loop, each target through one
+restore phase: the stack put back to the release's record. It never stops early (every region it
+puts back is one more on the known release) and keeps no state file, only its history line.
+
+Everything either does to the cloud goes through `Operations`; the real one is
+rollout.operations.AwsOperations, and unit tests pass a fake that records the calls.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
-from globalctl import aws
-from globalctl.endpoints import Endpoints
-from globalctl.rollout import gates, stacks, traffic
+from globalctl.exceptions import GlobalctlError
+from globalctl.gates import HEALTH_TIMEOUT_SECONDS, GateFailed
+from globalctl.regions import RegionApi
 from globalctl.rollout.plan import Phase, Plan, Target, stop_after_failures
 from globalctl.rollout.records import Records
-from globalctl.rollout.stacks import Snapshot
+from globalctl.rollout.results import Outcome, TargetResult
+from globalctl.routing import RoutingMissing
+from globalctl.stacks import DeployFailed, Snapshot
 
 Report = Callable[[str, str, str], None]  # (env, phase or outcome, detail)
+COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
 
-@dataclass
-class TargetResult:
-    env: str
-    kind: str
-    region: str
-    status: str = "pending"  # pending | in progress | deployed | failed | rolled back | rollback failed
-    phase: str = ""
-    reason: str = ""
-    seconds: float = 0.0
-    drained: bool = False
-    replication_lag_ms: float | None = None
+class Operations(Protocol):
+    """What a run does to the cloud, by samconfig env name."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    def parameters(self, env: str) -> dict[str, str]:
+        """The full parameter overrides of the env's stack."""
 
+    def snapshot(self, env: str) -> Snapshot:
+        """The stack as it is now (refusing one in flight or stuck)."""
 
-@dataclass
-class Outcome:
-    ok: bool
-    status: str  # complete | rolled back | interrupted | failed
-    results: list[TargetResult] = field(default_factory=list)
+    def check_deployable(self, env: str) -> None:
+        """Refuse a stack in flight or stuck."""
+
+    def deploy(self, env: str, parameters: dict[str, str], release: str) -> None:
+        """sam deploy of the env with these parameters and the release."""
+
+    def wait_settled(self, env: str) -> str:
+        """The stack's status once it is no longer in progress."""
+
+    def serving(self) -> dict[str, bool]:
+        """Each region env: serving or drained. RoutingMissing without a routing stack."""
+
+    def drain(self, env: str) -> bool:
+        """Weight 0; False when it had it already."""
+
+    def restore_traffic(self, env: str) -> bool:
+        """The weight back; False when it had it already."""
+
+    def wait_observed(self, env: str, drained: bool) -> float:
+        """Seconds until the routing is seen to (not) send the env traffic."""
+
+    def api(self, env: str) -> RegionApi | None:
+        """The region's API, None when its stack has no ApiEndpoint."""
+
+    def healthy(self, env: str) -> bool:
+        """The region answers GET /health with 200."""
+
+    def gate_health(self, api: RegionApi, release: str, timeout: float) -> float: ...
+
+    def gate_smoke(self, api: RegionApi, release: str) -> str: ...
+
+    def gate_replication(self, api: RegionApi, other: RegionApi, item_id: str, release: str) -> float: ...
+
+    def gate_alarms(self, api: RegionApi, bake_seconds: float) -> int: ...
+
+    def gate_table(self, env: str) -> None:
+        """The table stack's gate: the table and every replica ACTIVE."""
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """The stack back to the recorded template and parameters (deleted if it was new)."""
 
 
 class Executor:
-    def __init__(self, context: Any, plan: Plan, records: Records, report: Report, *,
-                 state: dict[str, Any] | None = None, parameters: Callable[[str], dict[str, str]],
-                 gate_timeout: float = gates.HEALTH_TIMEOUT_SECONDS):
-        self.context = context  # needs .topology and .config_path
+    """Runs a rollout plan. `regions` are every region env of the topology, in samconfig order:
+    a gated region's replication partner is the first other one deployed."""
+
+    def __init__(self, plan: Plan, operations: Operations, records: Records, report: Report, *,
+                 regions: Sequence[str], state: dict[str, Any] | None = None,
+                 gate_timeout: float = HEALTH_TIMEOUT_SECONDS):
         self.plan = plan
+        self.operations = operations
         self.records = records
         self.report = report
-        self.parameters = parameters  # env name -> the full parameter overrides of its stack
+        self.regions = tuple(regions)
         self.gate_timeout = gate_timeout
-        self.endpoints = Endpoints(context.config_path)
-        self.state = state or records.start(plan)
+        self.state = state or self._start()
         self.results = {t.env: TargetResult(t.env, t.kind, t.region) for t in plan.targets}
         for env, saved in self.state.get("results", {}).items():
             if env in self.results:
@@ -68,6 +109,9 @@ class Executor:
         self._lock = threading.Lock()
 
     # --- bookkeeping --------------------------------------------------------------------------------
+
+    def _start(self) -> dict[str, Any]:
+        return self.records.start(self.plan)
 
     def _save(self) -> None:
         with self._lock:
@@ -93,7 +137,7 @@ class Executor:
             if self.stop_requested.is_set():
                 return self._finish("interrupted", ok=False)
             pending = [t for t in wave.targets if self.results[t.env].status not in ("deployed",)]
-            with ThreadPoolExecutor(max_workers=max(1, len(pending)), thread_name_prefix="rollout") as pool:
+            with ThreadPoolExecutor(max_workers=max(1, len(pending)), thread_name_prefix=self.plan.action) as pool:
                 outcomes = list(pool.map(self._run_target, pending))
             for target, passed in zip(pending, outcomes, strict=True):
                 if not passed and target.kind == "region":
@@ -101,11 +145,13 @@ class Executor:
                     canary_failed = canary_failed or target.canary
                 elif not passed:  # the table or the routing failing stops everything
                     canary_failed = True
-            if failed or canary_failed:
-                if stop_after_failures(self.plan, failed, canary_failed):
-                    self._roll_back_all()
-                    return self._finish("rolled back", ok=False)
+            if self._must_stop(failed, canary_failed):
+                self._roll_back_all()
+                return self._finish("rolled back", ok=False)
         return self._finish("complete" if not failed else "complete with failures", ok=not failed)
+
+    def _must_stop(self, failed: int, canary_failed: bool) -> bool:
+        return stop_after_failures(self.plan, failed, canary_failed)
 
     def _finish(self, status: str, ok: bool) -> Outcome:
         self.state["status"] = status
@@ -136,88 +182,64 @@ class Executor:
         return True
 
     def _phase(self, target: Target, phase: Phase) -> None:
-        env = self.context.topology.env(target.env)
+        ops, env = self.operations, target.env
         if phase == Phase.RECORD:
-            if self._snapshot(target.env) is None:  # a resumed rollout keeps the first record
+            if self._snapshot(env) is None:  # a resumed rollout keeps the first record
                 with self._lock:
-                    self.state.setdefault("snapshots", {})[target.env] = stacks.snapshot(env).to_dict()
+                    self.state.setdefault("snapshots", {})[env] = ops.snapshot(env).to_dict()
                 self._save()
             else:
-                stacks.check_deployable(env)
+                ops.check_deployable(env)
         elif phase == Phase.DRAIN:
             self._drain(target)
         elif phase == Phase.DEPLOY:
-            parameters = dict(self.parameters(target.env))
+            parameters = dict(ops.parameters(env))
             if target.kind == "region":
                 parameters["Release"] = self.plan.release
-            stacks.sam_deploy(self.context.topology, env, parameters, self.plan.release)
-            status = stacks.wait_settled(env.region, env.stack_name)
-            if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
-                raise stacks.DeployFailed(f"stack {env.stack_name} ended {status}")
+            ops.deploy(env, parameters, self.plan.release)
+            status = ops.wait_settled(env)
+            if status not in COMPLETE:
+                raise DeployFailed(f"stack {target.stack_name} ended {status}")
         elif phase == Phase.GATE:
             self._gate(target)
-            self.records.keep_release(self.plan.release, stacks.snapshot(env))
+            self.records.keep_release(self.plan.release, ops.snapshot(env))
         elif phase == Phase.RESTORE:
-            if self.results[target.env].drained:
-                traffic.set_weight(self.context.topology, target.env, 1)
-                traffic.wait_observed(self.context.topology, self.endpoints, target.env, drained=False)
+            if self.results[env].drained:
+                ops.restore_traffic(env)
+                ops.wait_observed(env, drained=False)
                 self._set(target, drained=False)
 
     def _drain(self, target: Target) -> None:
-        topology = self.context.topology
         try:
-            serving = traffic.serving(topology)
-        except traffic.RoutingMissing:
+            serving = self.operations.serving()
+        except RoutingMissing:
             self.report(target.env, "drain", "skipped: no routing stack yet")
             return
-        others = [env for env, on in serving.items() if on and env != target.env and self._healthy(env)]
+        others = [env for env, on in serving.items() if on and env != target.env and self.operations.healthy(env)]
         if not others:
             self.report(target.env, "drain", "skipped: no other healthy region serves")
             return
-        if traffic.set_weight(topology, target.env, 0):
+        if self.operations.drain(target.env):
             self._set(target, drained=True)
-            traffic.wait_observed(topology, self.endpoints, target.env, drained=True)
-
-    def _healthy(self, env_name: str) -> bool:
-        api = self._api(env_name)
-        return api is not None and self.endpoints.request("GET", api.endpoint, api.region, "/health").status == 200
-
-    def _api(self, env_name: str) -> gates.RegionApi | None:
-        env = self.context.topology.env(env_name)
-        stack = aws.describe_stack(env.stack_name, env.region)
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs", [])}
-        if "ApiEndpoint" not in outputs:
-            return None
-        alarms = [a for a in outputs.get("AlarmNames", "").split(",") if a]
-        return gates.RegionApi(env.name, env.region, outputs["ApiEndpoint"], alarms)
+            self.operations.wait_observed(target.env, drained=True)
 
     def _gate(self, target: Target) -> None:
+        ops = self.operations
         if target.kind == "table":
-            self._gate_table(target)
+            ops.gate_table(target.env)
             return
         if target.kind == "routing":
             return  # the stack settled complete; its health checks are read by `status`
-        api = self._api(target.env)
+        api = ops.api(target.env)
         if api is None:
-            raise gates.GateFailed("health", "the stack has no ApiEndpoint output")
-        gates.health(self.endpoints, api, self.plan.release, self.gate_timeout)
-        item_id = gates.smoke(self.endpoints, api, self.plan.release)
-        other = next((a for env in self.context.topology.regions if env.name != target.env
-                      and (a := self._api(env.name)) is not None), None)
+            raise GateFailed("health", "the stack has no ApiEndpoint output")
+        ops.gate_health(api, self.plan.release, self.gate_timeout)
+        item_id = ops.gate_smoke(api, self.plan.release)
+        other = next((a for env in self.regions if env != target.env and (a := ops.api(env)) is not None), None)
         if other is not None:
-            lag = gates.replication(self.endpoints, api, other, item_id, self.plan.release)
+            lag = ops.gate_replication(api, other, item_id, self.plan.release)
             self._set(target, replication_lag_ms=round(lag, 1))
-        gates.alarms_quiet(api, self.plan.bake_seconds)
-
-    def _gate_table(self, target: Target) -> None:
-        env = self.context.topology.env(target.env)
-        table_name = self.parameters(target.env).get("TableName") or env.parameters.get("TableName")
-        description = aws.client("dynamodb", env.region).describe_table(TableName=table_name)["Table"]
-        wanted = {e.region for e in self.context.topology.regions} - {env.region}
-        present = {r["RegionName"] for r in description.get("Replicas", []) if r.get("ReplicaStatus") == "ACTIVE"}
-        if description.get("TableStatus") != "ACTIVE" or not wanted <= present:
-            raise gates.GateFailed("table", f"table {table_name} is {description.get('TableStatus')} with replicas "
-                                            f"{sorted(present)}, expected {sorted(wanted)}")
+        ops.gate_alarms(api, self.plan.bake_seconds)
 
     # --- undo ---------------------------------------------------------------------------------------
 
@@ -226,9 +248,9 @@ class Executor:
         try:
             if target.kind != "table" and snap is not None:
                 self.report(target.env, "rollback", f"to {snap.release or 'its recorded stack'}")
-                stacks.restore(snap)
+                self.operations.restore(snap)
             if self.results[target.env].drained:
-                traffic.set_weight(self.context.topology, target.env, 1)
+                self.operations.restore_traffic(target.env)
                 self._set(target, drained=False)
         except Exception as error:  # noqa: BLE001
             self._set(target, status="rollback failed", reason=f"{self.results[target.env].reason}; rollback: {error}")
@@ -241,3 +263,38 @@ class Executor:
         for target in reversed(self.plan.targets):
             if self.results[target.env].status == "deployed" and target.kind != "table":
                 self._roll_back(target)
+
+
+class RollbackExecutor(Executor):
+    """Runs a rollback plan: each target's stack put back to the release's record (`plan.release`)."""
+
+    def __init__(self, plan: Plan, operations: Operations, records: Records, report: Report):
+        super().__init__(plan, operations, records, report, regions=())
+
+    def _start(self) -> dict[str, Any]:
+        return {}  # no state file: an interrupted rollout's stays there for `rollout --resume`
+
+    def _save(self) -> None:
+        pass
+
+    def _must_stop(self, failed: int, canary_failed: bool) -> bool:
+        return False
+
+    def _run_target(self, target: Target) -> bool:
+        self._set(target, status="in progress", phase=str(Phase.RESTORE))
+        self.report(target.env, str(Phase.RESTORE), self.plan.release)
+        try:
+            self.operations.restore(self.records.release_snapshot(self.plan.release, target.env))
+        except GlobalctlError as error:
+            self._set(target, status="failed", reason=str(error))
+            self.report(target.env, "failed", str(error))
+            return False
+        self._set(target, status="restored")
+        self.report(target.env, "restored", "")
+        return True
+
+    def _finish(self, status: str, ok: bool) -> Outcome:
+        status = {"complete with failures": "failed"}.get(status, status)
+        self.records.append_history({"action": "rollback", "release": self.plan.release, "status": status,
+                                     "regions": {}})
+        return Outcome(ok, status, list(self.results.values()))

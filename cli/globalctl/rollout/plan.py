@@ -46,7 +46,7 @@ class Phase(StrEnum):
     DRAIN = "drain"  # take the region's traffic out while another region serves
     DEPLOY = "deploy"  # sam deploy --config-env <env> with the release
     GATE = "gate"  # health, smoke write/read, alarms through the bake, replication canary
-    RESTORE = "restore"  # traffic back
+    RESTORE = "restore"  # traffic back; a rollback's one phase: the stack back to the release's record
 
 
 @dataclass(frozen=True)

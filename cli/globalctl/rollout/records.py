@@ -20,7 +20,8 @@ from typing import Any
 from globalctl.exceptions import GlobalctlError, PlanError
 from globalctl.inputs import inside
 from globalctl.rollout.plan import Plan
-from globalctl.rollout.stacks import Snapshot
+from globalctl.rollout.results import TargetResult
+from globalctl.stacks import Snapshot
 
 STATE_DIR = ".globalctl"
 
@@ -122,8 +123,6 @@ class Records:
 def _check_resumable(state: dict[str, Any], topology: Any) -> None:
     """Every target of the recorded plan is the same stack in samconfig; results and snapshots
     have the shapes the executor reads back. Raises with the first thing that does not hold."""
-    from globalctl.rollout.executor import TargetResult
-
     plan = Plan.from_dict(state.get("plan"))
     for target in plan.targets:
         env = topology.env(target.env)

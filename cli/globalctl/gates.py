@@ -4,16 +4,19 @@
 2. smoke: a write and a read of a canary item through that region;
 3. replication canary: that item is readable through another region within a bound;
 4. alarms: none of the region's alarms goes to ALARM during the bake time.
+
+The table stack has one gate of its own: the table ACTIVE with an ACTIVE replica in every region.
+`status` reuses the smoke and replication gates to measure the replication lag.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Callable
 
 from globalctl import aws
 from globalctl.endpoints import Endpoints
+from globalctl.regions import RegionApi
 
 HEALTH_TIMEOUT_SECONDS = 60.0
 REPLICATION_BOUND_SECONDS = 10.0
@@ -26,21 +29,6 @@ class GateFailed(Exception):
         super().__init__(f"{gate} gate: {reason}")
         self.gate = gate
         self.reason = reason
-
-
-@dataclass
-class RegionApi:
-    env: str
-    region: str
-    endpoint: str  # the stack's ApiEndpoint output
-    alarms: list[str] = field(default_factory=list)
-
-
-@dataclass
-class GateReport:
-    health_ms: float = 0.0
-    replication_lag_ms: float | None = None
-    alarms_checked: int = 0
 
 
 def _until(check: Callable[[], str | None], timeout: float, poll: float = POLL_SECONDS) -> str | None:
@@ -117,3 +105,13 @@ def alarms_quiet(api: RegionApi, bake_seconds: float) -> int:
         if time.monotonic() >= deadline:
             return len(found)
         time.sleep(min(5.0, max(0.1, deadline - time.monotonic())))
+
+
+def table(region: str, table_name: str, replica_regions: set[str]) -> None:
+    """The global table ACTIVE in its home `region`, with an ACTIVE replica in every other region."""
+    description = aws.client("dynamodb", region).describe_table(TableName=table_name)["Table"]
+    wanted = replica_regions - {region}
+    present = {r["RegionName"] for r in description.get("Replicas", []) if r.get("ReplicaStatus") == "ACTIVE"}
+    if description.get("TableStatus") != "ACTIVE" or not wanted <= present:
+        raise GateFailed("table", f"table {table_name} is {description.get('TableStatus')} with replicas "
+                                  f"{sorted(present)}, expected {sorted(wanted)}")

@@ -1,5 +1,6 @@
-"""A region's share of the global traffic: drained (weight 0: out of the traffic policy's rule or
-the latency records, its health check kept) or serving, through the routing stack's Weights.
+"""The routing stack's weights: a region's share of the global traffic, drained (weight 0: out of
+the traffic policy's rule or the latency records, its health check kept) or serving, and the wait
+until the routing is seen to have changed. Used by the rollout, the drill, failover and status.
 
 The change is a CloudFormation update of the routing stack with its previous template, so the
 routing stays exactly what `sam deploy --config-env routing` made, but for one weight.
@@ -14,7 +15,7 @@ from globalctl import aws
 from globalctl.endpoints import Endpoints, http
 from globalctl.exceptions import GlobalctlError
 from globalctl.parameters import DEFAULT_WEIGHT, weights_from_deployed
-from globalctl.rollout.stacks import CAPABILITIES, wait_settled
+from globalctl.stacks import CAPABILITIES, check_deployable, wait_settled
 from globalctl.topology import Topology
 
 OBSERVE_TIMEOUT_SECONDS = 60.0
@@ -47,6 +48,14 @@ def weights(topology: Topology) -> dict[str, int]:
 
 def serving(topology: Topology) -> dict[str, bool]:
     return {env: weight > 0 for env, weight in weights(topology).items()}
+
+
+def serving_ready(topology: Topology) -> dict[str, bool]:
+    """Each region env's traffic state, once the routing stack can take a weight update: deployed
+    (else RoutingMissing), neither in flight nor stuck (UPDATE_ROLLBACK_FAILED)."""
+    if topology.routing is not None:
+        check_deployable(topology.routing)
+    return serving(topology)
 
 
 def set_weight(topology: Topology, env_name: str, weight: int) -> bool:

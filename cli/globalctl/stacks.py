@@ -1,5 +1,6 @@
-"""The stack side of a rollout: record a stack as it is, deploy a release with the real
-`sam deploy --config-env <env>`, and put a stack back to what was recorded.
+"""CloudFormation stacks of the topology: record a stack as it is, deploy a release with the real
+`sam deploy --config-env <env>`, wait until a stack settles, and put a stack back to what was
+recorded. The rollout, the rollback, the routing weights, failover and destroy all go through here.
 
 Rolling back to the recorded template and parameters (CloudFormation UpdateStack) needs no build
 artifacts of the previous release: the recorded template already points at its uploaded code.
@@ -191,3 +192,33 @@ def wait_settled(region: str, stack_name: str) -> str:
             return status
         time.sleep(2)
     raise DeployFailed(f"{stack_name} in {region} did not settle within {SAM_TIMEOUT_SECONDS} s")
+
+
+def delete(env: Environment) -> float | None:
+    """Delete the env's stack and wait until it is gone: the seconds it took, None when it was not
+    deployed. DELETE_FAILED (or any end but DELETE_COMPLETE) is an error naming the stack."""
+    import time
+
+    stack = aws.describe_stack(env.stack_name, env.region)
+    if stack is None:
+        return None
+    started = time.monotonic()
+    cloudformation = aws.client("cloudformation", env.region)
+    cloudformation.delete_stack(StackName=env.stack_name)
+    status = wait_settled(env.region, env.stack_name)
+    if status == "DELETE_FAILED":
+        raise GlobalctlError(f"{env.name}: stack {env.stack_name} in {env.region} is DELETE_FAILED"
+                             f"{_failure_reason(cloudformation, stack['StackId'])}; fix it and run destroy again")
+    if status != "DELETE_COMPLETE":
+        raise GlobalctlError(f"{env.name}: stack {env.stack_name} in {env.region} ended {status}, not deleted")
+    return time.monotonic() - started
+
+
+def _failure_reason(cloudformation: Any, stack_id: str) -> str:
+    try:
+        events = cloudformation.describe_stack_events(StackName=stack_id)["StackEvents"]
+    except Exception:  # noqa: BLE001 - the reason is a courtesy; the status is the error
+        return ""
+    reasons = [e.get("ResourceStatusReason", "") for e in events if e.get("ResourceStatus") == "DELETE_FAILED"]
+    reason = next((r for r in reasons if r), "")
+    return f" ({' '.join(reason.split())[:300]})" if reason else ""

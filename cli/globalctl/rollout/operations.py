@@ -1,0 +1,74 @@
+"""The executor's operations on the real cloud (AWS, or the local cloud through AWS_ENDPOINT_URL):
+each one a call into the engines, stacks, routing, regions and gates, for a samconfig env."""
+
+from __future__ import annotations
+
+from globalctl import gates, regions, routing, stacks
+from globalctl.context import Context
+from globalctl.endpoints import Endpoints
+from globalctl.parameters import DEFAULT_WEIGHT
+from globalctl.regions import RegionApi
+from globalctl.stacks import Snapshot
+
+
+class AwsOperations:
+    """rollout.executor.Operations for the topology of `context`."""
+
+    def __init__(self, context: Context):
+        self.context = context
+        self.topology = context.topology
+        self.endpoints = Endpoints(context.config_path)
+
+    def parameters(self, env: str) -> dict[str, str]:
+        return self.context.stack_parameters(env)
+
+    def snapshot(self, env: str) -> Snapshot:
+        return stacks.snapshot(self.topology.env(env))
+
+    def check_deployable(self, env: str) -> None:
+        stacks.check_deployable(self.topology.env(env))
+
+    def deploy(self, env: str, parameters: dict[str, str], release: str) -> None:
+        stacks.sam_deploy(self.topology, self.topology.env(env), parameters, release)
+
+    def wait_settled(self, env: str) -> str:
+        found = self.topology.env(env)
+        return stacks.wait_settled(found.region, found.stack_name)
+
+    def serving(self) -> dict[str, bool]:
+        return routing.serving(self.topology)
+
+    def drain(self, env: str) -> bool:
+        return routing.set_weight(self.topology, env, 0)
+
+    def restore_traffic(self, env: str) -> bool:
+        return routing.set_weight(self.topology, env, DEFAULT_WEIGHT)
+
+    def wait_observed(self, env: str, drained: bool) -> float:
+        return routing.wait_observed(self.topology, self.endpoints, env, drained=drained)
+
+    def api(self, env: str) -> RegionApi | None:
+        return regions.region_api(self.topology.env(env))
+
+    def healthy(self, env: str) -> bool:
+        return regions.health_problem(self.endpoints, self.topology.env(env)) is None
+
+    def gate_health(self, api: RegionApi, release: str, timeout: float) -> float:
+        return gates.health(self.endpoints, api, release, timeout)
+
+    def gate_smoke(self, api: RegionApi, release: str) -> str:
+        return gates.smoke(self.endpoints, api, release)
+
+    def gate_replication(self, api: RegionApi, other: RegionApi, item_id: str, release: str) -> float:
+        return gates.replication(self.endpoints, api, other, item_id, release)
+
+    def gate_alarms(self, api: RegionApi, bake_seconds: float) -> int:
+        return gates.alarms_quiet(api, bake_seconds)
+
+    def gate_table(self, env: str) -> None:
+        table = self.topology.env(env)
+        name = self.parameters(env).get("TableName") or table.parameters.get("TableName")
+        gates.table(table.region, name, {e.region for e in self.topology.regions})
+
+    def restore(self, snapshot: Snapshot) -> None:
+        stacks.restore(snapshot)

@@ -1,0 +1,299 @@
+"""The rollout executor's decisions with a fake cloud: the whole plan, a failed gate, the failure
+tolerance, the canary, Ctrl-C between waves, resume, and the rollback through the same executor.
+
+The fake (FakeCloud) implements rollout.executor.Operations: it answers from memory, records every
+action it is asked for, and fails the ones a test names. Records are real, in a temporary folder,
+so the state file, the release records and the history are asserted as the CLI would write them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from globalctl import topology as topo
+from globalctl.context import Context
+from globalctl.exceptions import GlobalctlError
+from globalctl.gates import GateFailed
+from globalctl.regions import RegionApi
+from globalctl.rollout.executor import Executor
+from globalctl.rollout.plan import plan_rollout
+from globalctl.rollout.records import Records
+from globalctl.rollout.service import RolloutService
+from globalctl.stacks import DeployFailed, Snapshot
+
+REGIONS = {"euw1": "eu-west-1", "use1": "us-east-1", "apse1": "ap-southeast-1", "euc1": "eu-central-1"}
+SAMCONFIG = "version = 0.1\n" + '''
+[table.deploy.parameters]
+stack_name = "app-table"
+region = "eu-west-1"
+template_file = "global/table.yaml"
+parameter_overrides = "TableName=global-items"
+''' + "".join(f'''
+[{env}.deploy.parameters]
+stack_name = "app"
+region = "{region}"
+parameter_overrides = "TableName=global-items Release=unreleased"
+''' for env, region in REGIONS.items()) + '''
+[routing.deploy.parameters]
+stack_name = "app-routing"
+region = "us-east-1"
+template_file = "global/routing.yaml"
+'''
+ALL = ("table", *REGIONS, "routing")
+
+
+class FakeCloud:
+    """Operations in memory. `actions` lists what changed or checked something, in call order;
+    `fail` maps (action, env) to the error that action raises; `hooks` runs a callable on one."""
+
+    def __init__(self) -> None:
+        self.actions: list[tuple[str, str]] = []
+        self.fail: dict[tuple[str, str], Exception] = {}
+        self.hooks: dict[tuple[str, str], object] = {}
+        self.weights = dict.fromkeys(REGIONS, 1)
+        self.deployed: dict[str, dict[str, str]] = {}
+        self._lock = threading.Lock()
+
+    def _act(self, action: str, env: str) -> None:
+        with self._lock:
+            self.actions.append((action, env))
+        hook = self.hooks.get((action, env))
+        if hook:
+            hook()
+        if (action, env) in self.fail:
+            raise self.fail[(action, env)]
+
+    def of(self, env: str) -> list[str]:
+        return [action for action, on in self.actions if on == env]
+
+    def done(self, action: str) -> list[str]:
+        return [env for name, env in self.actions if name == action]
+
+    # --- Operations -------------------------------------------------------------------------------
+
+    def parameters(self, env: str) -> dict[str, str]:
+        return {"TableName": "global-items"}
+
+    def snapshot(self, env: str) -> Snapshot:
+        self._act("snapshot", env)
+        return Snapshot(env, "app", REGIONS.get(env, "eu-west-1"), template="{}", tags={"release": "v1"})
+
+    def check_deployable(self, env: str) -> None:
+        self._act("check", env)
+
+    def deploy(self, env: str, parameters: dict[str, str], release: str) -> None:
+        self._act("deploy", env)
+        self.deployed[env] = parameters
+
+    def wait_settled(self, env: str) -> str:
+        return "UPDATE_COMPLETE"
+
+    def serving(self) -> dict[str, bool]:
+        return {env: weight > 0 for env, weight in self.weights.items()}
+
+    def drain(self, env: str) -> bool:
+        self._act("drain", env)
+        changed, self.weights[env] = self.weights[env] != 0, 0
+        return changed
+
+    def restore_traffic(self, env: str) -> bool:
+        self._act("undrain", env)
+        changed, self.weights[env] = self.weights[env] != 1, 1
+        return changed
+
+    def wait_observed(self, env: str, drained: bool) -> float:
+        self._act("observed drained" if drained else "observed serving", env)
+        return 0.0
+
+    def api(self, env: str) -> RegionApi | None:
+        return RegionApi(env, REGIONS[env], f"https://{env}.execute-api.invalid")
+
+    def healthy(self, env: str) -> bool:
+        return True
+
+    def gate_health(self, api: RegionApi, release: str, timeout: float) -> float:
+        self._act("health", api.env)
+        return 1.0
+
+    def gate_smoke(self, api: RegionApi, release: str) -> str:
+        self._act("smoke", api.env)
+        return f"globalctl-canary-{api.env}"
+
+    def gate_replication(self, api: RegionApi, other: RegionApi, item_id: str, release: str) -> float:
+        self._act("replication", api.env)
+        return 12.34
+
+    def gate_alarms(self, api: RegionApi, bake_seconds: float) -> int:
+        self._act("alarms", api.env)
+        return 0
+
+    def gate_table(self, env: str) -> None:
+        self._act("table gate", env)
+
+    def restore(self, snapshot: Snapshot) -> None:
+        self._act("restore", snapshot.env)
+
+
+REGION_STEPS = ["snapshot", "drain", "observed drained", "deploy", "health", "smoke", "replication", "alarms",
+                "snapshot", "undrain", "observed serving"]
+STACK_STEPS = ["snapshot", "deploy", "snapshot"]
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "samconfig.toml"
+    path.write_text(SAMCONFIG)
+    return path
+
+
+def run(config: Path, cloud: FakeCloud, **options) -> tuple[object, list[str], Executor]:
+    plan = plan_rollout(topo.load(config), "v2", bake_seconds=0, **options)
+    lines: list[str] = []
+    executor = Executor(plan, cloud, Records(config),
+                        lambda env, event, detail: lines.append(f"{env} {event} {detail}"), regions=list(REGIONS))
+    return executor.run(), lines, executor
+
+
+def state(config: Path) -> dict:
+    return json.loads((config.parent / ".globalctl" / "rollouts" / "current.json").read_text())
+
+
+def history(config: Path) -> list[dict]:
+    return json.loads((config.parent / ".globalctl" / "history.json").read_text())
+
+
+def statuses(config: Path) -> dict[str, str]:
+    return {env: result["status"] for env, result in state(config)["results"].items()}
+
+
+def test_a_whole_plan_deploys_every_target_in_wave_order_through_every_phase(config):
+    cloud = FakeCloud()
+    outcome, _, _ = run(config, cloud)
+    assert (outcome.ok, outcome.status) == (True, "complete")
+    expected = [("snapshot", "table"), ("deploy", "table"), ("table gate", "table"), ("snapshot", "table")]
+    for env in REGIONS:
+        expected += [(step, env) for step in REGION_STEPS]
+    expected += [(step, "routing") for step in STACK_STEPS]
+    assert cloud.actions == expected
+    # Regions carry the release; the global stacks take their parameters as they are.
+    assert {env: p.get("Release") for env, p in cloud.deployed.items()} == {
+        "table": None, **dict.fromkeys(REGIONS, "v2"), "routing": None}
+    assert cloud.weights == dict.fromkeys(REGIONS, 1)
+    recorded = state(config)
+    assert recorded["status"] == "complete" and set(recorded["snapshots"]) == set(ALL)
+    assert statuses(config) == dict.fromkeys(ALL, "deployed")
+    assert recorded["results"]["use1"]["replication_lag_ms"] == 12.3
+    assert sorted(p.stem for p in (config.parent / ".globalctl" / "releases" / "v2").iterdir()) == sorted(ALL)
+    assert history(config)[-1]["action"] == "rollout" and history(config)[-1]["status"] == "complete"
+    assert history(config)[-1]["regions"] == dict.fromkeys(ALL, "deployed")
+
+
+def test_a_failed_gate_rolls_that_region_back_on_the_spot_and_restores_its_traffic(config):
+    cloud = FakeCloud()
+    cloud.fail[("smoke", "use1")] = GateFailed("smoke", "PUT /items/x answered 500")
+    outcome, lines, _ = run(config, cloud, failure_tolerance=1)
+    assert cloud.of("use1") == ["snapshot", "drain", "observed drained", "deploy", "health", "smoke",
+                                "restore", "undrain"]
+    assert cloud.weights["use1"] == 1
+    assert (outcome.ok, outcome.status) == (False, "complete with failures")
+    use1 = state(config)["results"]["use1"]
+    assert (use1["status"], use1["drained"]) == ("rolled back", False)
+    assert use1["reason"] == "gate: smoke gate: PUT /items/x answered 500"
+    assert "use1 failed gate: smoke gate: PUT /items/x answered 500" in lines
+    assert "use1 rollback to v1" in lines and "use1 rolled back " in lines
+    assert not (config.parent / ".globalctl" / "releases" / "v2" / "use1.json").exists()
+
+
+def test_a_failure_within_the_tolerance_lets_the_rollout_go_on(config):
+    cloud = FakeCloud()
+    cloud.fail[("deploy", "use1")] = DeployFailed("use1: sam deploy failed: Error: boom")
+    outcome, _, _ = run(config, cloud, failure_tolerance=1)  # use1 is the second region wave
+    assert (outcome.ok, outcome.status) == (False, "complete with failures")
+    assert cloud.done("deploy") == ["table", "euw1", "use1", "apse1", "euc1", "routing"]
+    assert cloud.done("restore") == ["use1"]
+    assert statuses(config) == {"table": "deployed", "euw1": "deployed", "use1": "rolled back", "apse1": "deployed",
+                                "euc1": "deployed", "routing": "deployed"}
+    assert history(config)[-1]["status"] == "complete with failures"
+
+
+def test_a_failure_past_the_tolerance_stops_and_rolls_every_updated_region_back_in_reverse(config):
+    cloud = FakeCloud()
+    cloud.fail[("health", "use1")] = GateFailed("health", "/health answered 503")
+    # Waves: table | euw1 (canary) | use1, apse1 | euc1 | routing. use1 fails while apse1 succeeds.
+    outcome, _, _ = run(config, cloud, failure_tolerance=0, max_concurrent=2)
+    assert (outcome.ok, outcome.status) == (False, "rolled back")
+    # use1 on the spot, then every updated region last-deployed first; never the table.
+    assert cloud.done("restore") == ["use1", "apse1", "euw1"]
+    assert "euc1" not in cloud.done("deploy") and "routing" not in cloud.done("deploy")
+    assert statuses(config) == {"table": "deployed", "euw1": "rolled back", "use1": "rolled back",
+                                "apse1": "rolled back", "euc1": "pending", "routing": "pending"}
+    assert cloud.weights == dict.fromkeys(REGIONS, 1)
+    assert state(config)["status"] == "rolled back" and history(config)[-1]["status"] == "rolled back"
+
+
+def test_a_failed_canary_is_rolled_back_and_no_other_region_is_deployed(config):
+    cloud = FakeCloud()
+    cloud.fail[("alarms", "euw1")] = GateFailed("alarms", "in ALARM: app-5xx")
+    outcome, _, _ = run(config, cloud, failure_tolerance=2)  # the canary stops it whatever the tolerance
+    assert (outcome.ok, outcome.status) == (False, "rolled back")
+    assert cloud.done("deploy") == ["table", "euw1"]
+    assert cloud.of("euw1")[-3:] == ["alarms", "restore", "undrain"]
+    assert cloud.done("restore") == ["euw1"]  # the table is never rolled back
+    assert cloud.weights == dict.fromkeys(REGIONS, 1)
+    assert statuses(config) == {"table": "deployed", "euw1": "rolled back", "use1": "pending", "apse1": "pending",
+                                "euc1": "pending", "routing": "pending"}
+
+
+def test_a_stop_request_lets_the_wave_in_flight_finish_then_stops_and_resume_finishes(config):
+    cloud = FakeCloud()
+    holder: dict[str, Executor] = {}
+    cloud.hooks[("deploy", "euw1")] = lambda: holder["executor"].stop_requested.set()  # Ctrl-C mid-canary
+    plan = plan_rollout(topo.load(config), "v2", bake_seconds=0)
+    executor = Executor(plan, cloud, Records(config), lambda *_: None, regions=list(REGIONS))
+    holder["executor"] = executor
+    outcome = executor.run()
+    assert (outcome.ok, outcome.status) == (False, "interrupted")
+    assert cloud.done("deploy") == ["table", "euw1"] and cloud.done("restore") == []
+    assert cloud.of("euw1")[-2:] == ["undrain", "observed serving"]  # the canary finished its phases
+    assert statuses(config) == {"table": "deployed", "euw1": "deployed", "use1": "pending", "apse1": "pending",
+                                "euc1": "pending", "routing": "pending"}
+    assert state(config)["status"] == "interrupted" and history(config)[-1]["status"] == "interrupted"
+
+    service = RolloutService(Context(config), operations=cloud)
+    resumption = service.resume()
+    assert sorted(resumption.done) == ["euw1", "table"] and [t.env for t in resumption.left.targets] == [
+        "use1", "apse1", "euc1", "routing"]
+    assert service.executor(resumption.left, lambda *_: None, resumption.state).run().status == "complete"
+    assert cloud.done("deploy") == ["table", "euw1", "use1", "apse1", "euc1", "routing"]
+    assert statuses(config) == dict.fromkeys(["use1", "apse1", "euc1", "routing"], "deployed")
+
+
+def test_a_rollback_runs_each_region_through_the_restore_phase_and_keeps_going_past_a_failure(config):
+    records = Records(config)
+    for env, region in REGIONS.items():
+        records.keep_release("v1", Snapshot(env, "app", region, template="{}", tags={"release": "v1"}))
+    records.append_history({"action": "rollout", "release": "v1", "status": "complete", "regions": {}})
+    records.append_history({"action": "rollout", "release": "v2", "status": "complete", "regions": {}})
+    cloud = FakeCloud()
+    service = RolloutService(Context(config), operations=cloud)
+    plan = service.rollback_plan(None, None, max_concurrent=1)  # the complete rollout before v2
+    assert plan.release == "v1" and [t.env for t in plan.targets] == ["euc1", "apse1", "use1", "euw1"]
+
+    lines: list[str] = []
+    service.rollback(plan, lambda env, event, detail: lines.append(f"{env} {event}{': ' + detail if detail else ''}"))
+    assert cloud.done("restore") == ["euc1", "apse1", "use1", "euw1"] and cloud.done("deploy") == []
+    assert lines == [line for env in ("euc1", "apse1", "use1", "euw1")
+                     for line in (f"{env} restore: v1", f"{env} restored")]
+    assert {key: value for key, value in history(config)[-1].items() if key != "at"} == {
+        "action": "rollback", "release": "v1", "status": "complete", "regions": {}}
+    assert not (config.parent / ".globalctl" / "rollouts").exists()  # a rollback keeps no state file
+
+    cloud.fail[("restore", "apse1")] = DeployFailed("apse1: restoring app ended UPDATE_ROLLBACK_COMPLETE")
+    with pytest.raises(GlobalctlError, match="rollback to v1 failed in apse1$"):
+        service.rollback(plan, lambda *_: None)
+    assert cloud.done("restore")[4:] == ["euc1", "apse1", "use1", "euw1"]
+    assert history(config)[-1]["status"] == "failed"
