@@ -73,7 +73,7 @@ class ControlPlane:
 
 
 def _cfn_response(request: Request) -> Response:
-    from .moto_ext.cloudformation import responses
+    from .cloudformation import responses
 
     token = request.path.rstrip("/").rsplit("/", 1)[-1]
     try:

@@ -52,7 +52,7 @@ class LocalCloud:
         from .faults import FaultBoard
         from .functions import Functions
         from .moto_ext import dynamodb as ddb_ext
-        from .moto_ext.hooks import hooks
+        from .hooks import hooks
         from .route53.entry import GlobalEntry
         from .streams import StreamMappings
 

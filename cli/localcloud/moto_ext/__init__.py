@@ -17,7 +17,8 @@ def install() -> None:
     with _lock:
         if _installed:
             return
-        from . import apigatewayv2, awslambda, cloudformation, cloudwatch, dynamodb, route53, s3, ssm
+        from .. import cloudformation
+        from . import apigatewayv2, awslambda, cloudwatch, dynamodb, route53, s3, ssm
 
         cloudformation.install()
         for extension in (apigatewayv2, awslambda, cloudwatch, dynamodb, route53, s3, ssm):

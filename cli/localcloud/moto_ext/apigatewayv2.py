@@ -15,7 +15,7 @@ from typing import Any
 from moto.apigatewayv2.models import ApiGatewayV2Backend, apigatewayv2_backends
 from moto.core.common_models import CloudFormationModel
 
-from .cloudformation import EXTRA_MODELS
+from ..cloudformation import EXTRA_MODELS
 
 ANY_METHOD = "x-amazon-apigateway-any-method"
 INTEGRATION = "x-amazon-apigateway-integration"

@@ -19,7 +19,7 @@ from typing import Any
 
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 
-from .hooks import hooks
+from ..hooks import hooks
 
 
 def _invoke(self: LambdaFunction, body: str, request_headers: Any, response_headers: Any) -> bytes:

@@ -9,7 +9,7 @@ from typing import Any
 from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 
-from .cloudformation import EXTRA_MODELS
+from ..cloudformation import EXTRA_MODELS
 
 
 def _queries(metrics: list[dict[str, Any]] | None) -> list[MetricDataQuery] | None:

@@ -29,8 +29,8 @@ from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
 
 from localcloud.dynamodb.replication import ReplicationError, ReplicationGroup
 
-from .cloudformation import EXTRA_MODELS
-from .hooks import hooks
+from ..cloudformation import EXTRA_MODELS
+from ..hooks import hooks
 
 _groups_lock = threading.Lock()
 # (account, table name) -> the replication group of a global table

@@ -22,8 +22,8 @@ from moto.route53.exceptions import InvalidInput
 from moto.route53.models import HealthCheck, route53_backends
 from moto.route53.responses import Route53
 
-from .cloudformation import EXTRA_MODELS
-from .hooks import hooks
+from ..cloudformation import EXTRA_MODELS
+from ..hooks import hooks
 
 
 class NoSuchTrafficPolicy(InvalidInput):

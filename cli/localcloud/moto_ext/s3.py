@@ -13,7 +13,7 @@ from typing import Any
 from moto.core.common_models import CloudFormationModel
 from moto.s3.models import s3_backends
 
-from .cloudformation import EXTRA_MODELS
+from ..cloudformation import EXTRA_MODELS
 
 
 class BucketPolicy(CloudFormationModel):

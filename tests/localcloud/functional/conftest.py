@@ -18,7 +18,7 @@ from botocore.config import Config
 
 from localcloud.control_plane import ControlPlane
 from tests.localcloud.polling import wait_until
-from localcloud.moto_ext.hooks import hooks
+from localcloud.hooks import hooks
 
 ACCOUNT = "123456789012"  # moto's default account
 NO_RETRY = Config(retries={"total_max_attempts": 1})

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.moto_ext.hooks import hooks
+from localcloud.hooks import hooks
 
 from .conftest import ACCOUNT, unique
 

@@ -1,4 +1,4 @@
-"""localcloud.moto_ext.cloudformation: CloudFormation behaviour `sam deploy` relies on and moto 5.2.5 lacks.
+"""localcloud.cloudformation: CloudFormation behaviour `sam deploy` relies on and moto 5.2.5 lacks.
 
 Each test asserts on the resources a stack made (or removed), never only on a status moto could
 report without doing the work. Plain moto ignores the SAM transform, gives change-set stacks no
@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.moto_ext.hooks import hooks
+from localcloud.hooks import hooks
 
 from .conftest import ACCOUNT, unique
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.moto_ext.hooks import hooks
+from localcloud.hooks import hooks
 
 from .conftest import ACCOUNT, unique
 

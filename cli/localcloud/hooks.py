@@ -1,8 +1,9 @@
 """The seam between moto's control plane and the local data planes.
 
-The moto extensions run inside moto's request threads; they must not import the supervisor.
-The supervisor fills these callbacks in before the server takes its first request, so the control
-plane can start a Lambda invocation or tell the data planes that a resource changed.
+Each service's moto patch (<service>/patch.py) runs inside moto's request threads; it must not
+import the supervisor or a data plane. The supervisor fills these callbacks in before the AWS
+endpoint takes its first request, so the control plane can start a Lambda invocation or tell the
+data planes that a resource changed.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""CloudFormation as `sam deploy` needs it, on top of moto 5.2.5's stack engine.
-
-Each module is one group of AWS behaviours moto lacks (measured in shared/design.md):
+"""CloudFormation's moto patch: CloudFormation as `sam deploy` needs it, on top of moto 5.2.5's
+stack engine. Unlike the other services, whose patch is one module (`<service>/patch.py`), this
+patch is a package: `install()` applies its modules, each one group of AWS behaviours moto lacks
+(measured in ../shared/design.md):
 - transform.py: the AWS::Serverless-2016-10-31 transform, expanded with aws-sam-translator as
   CloudFormation does on its side (moto only logs it); unknown resource types refused at
   CreateChangeSet/CreateStack ("Unrecognized resource types");
@@ -11,6 +12,7 @@ Each module is one group of AWS behaviours moto lacks (measured in shared/design
 - updates.py: updates honour Conditions and resolved values; change sets list Add, Modify (with
   Replacement) and Remove;
 - resources.py: a failure names its resource; a type without an update handler is replaced;
+- common.py: what the others share (the added resource types, ResourceFailed, replacement);
 - nested.py: path-style TemplateURL on 127.0.0.1, `Fn::GetAtt Child.Outputs.Name`, nested stacks
   updated in place;
 - intrinsics.py: `AWS::NoValue` in a list drops the element; a dotted GetAtt attribute stays whole;

@@ -9,7 +9,7 @@ from typing import Any
 from moto.cloudformation import parsing
 
 from . import updates
-from .common import EXTRA_MODELS, ResourceFailed, log, reason_of
+from .common import EXTRA_MODELS, ResourceFailed, log, reason_of, replace
 from .custom_resources import CustomResource
 
 
@@ -55,17 +55,6 @@ def _patch_resources() -> None:
     parsing.resource_class_from_type = resource_class_from_type
     parsing.parse_and_create_resource = parse_and_create_resource
     parsing.parse_and_update_resource = parse_and_update_resource
-
-
-def replace(logical_id: str, resource_json: dict, resources_map: Any, account_id: str, region_name: str):
-    """Replacement, as CloudFormation does for properties that cannot change in place."""
-    old = resources_map._parsed_resources.pop(logical_id, None)
-    if old is not None and not isinstance(old, str):
-        try:
-            resources_map._delete_resource(old, resources_map._template["Resources"].get(logical_id, resource_json))
-        except Exception as error:  # noqa: BLE001 - the old one may already be gone
-            log.info("replacing %s: delete of the old resource failed: %s", logical_id, error)
-    return parsing.parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
 
 
 def install() -> None:

@@ -17,12 +17,12 @@ when only parameters change), with Replacement for the resources that are replac
 from __future__ import annotations
 
 import copy
-import logging
 from typing import Any, Iterable
 
 from moto.cloudformation import parsing
 
-log = logging.getLogger("localcloud.cloudformation")
+from .common import log, replace
+
 RESOLVED = "_localcloud_resolved"
 
 
@@ -130,8 +130,6 @@ def update(resources_map: Any, template: dict[str, Any], parameters: dict[str, A
             continue
         before_properties = (before or old_json.get(name, {})).get("Properties", {})
         if needs_replacement(new_json[name].get("Type", ""), before_properties, now.get("Properties", {})):
-            from .resources import replace  # resources imports this module
-
             updated = replace(name, new_json[name], resources_map, resources_map._account_id,
                               resources_map._region_name)
         else:
