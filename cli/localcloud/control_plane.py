@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from .moto_ext import install
+from .patches import install
 
 PREFIX = "/_localcloud/"
 ControlHandler = Callable[[Request], Response]
