@@ -20,7 +20,8 @@ def install() -> None:
             return
         from . import cloudformation
         from .cloudwatch import patch as cloudwatch
-        from .moto_ext import apigatewayv2, awslambda, dynamodb, route53
+        from .moto_ext import apigatewayv2, awslambda, dynamodb
+        from .route53 import patch as route53
         from .s3 import patch as s3
         from .ssm import patch as ssm
 

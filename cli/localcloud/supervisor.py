@@ -48,7 +48,7 @@ class LocalCloud:
         from .apis import ApiCatalog, FunctionInvoker, start_servers
         from .control import register_control
         from .control_plane import ControlPlane
-        from .dns import Dns
+        from .route53.wiring import Dns
         from .faults import FaultBoard
         from .functions import Functions
         from .moto_ext import dynamodb as ddb_ext

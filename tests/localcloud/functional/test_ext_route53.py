@@ -1,4 +1,4 @@
-"""localcloud.moto_ext.route53: traffic policies, health-check status and in-place health check updates.
+"""localcloud.route53.patch: traffic policies, health-check status and in-place health check updates.
 
 Plain moto 5.2.5 answers 404 to every traffic-policy call, skips AWS::Route53::TrafficPolicy*,
 reports every health check healthy, and has no update handler for AWS::Route53::HealthCheck

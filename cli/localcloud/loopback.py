@@ -1,4 +1,5 @@
-"""The only network targets the local Route 53 data plane may connect to: loopback IP literals.
+"""The only network targets the local cloud's data planes may connect to: loopback IP literals
+(Route 53's health checkers and global entry connect through this guard).
 
 Host names are refused rather than resolved, so no code path here can trigger a DNS lookup or
 reach another machine, whatever a health check config or a routing callback returns.

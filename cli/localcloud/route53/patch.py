@@ -24,6 +24,7 @@ from moto.route53.responses import Route53
 
 from ..cloudformation import EXTRA_MODELS
 from ..hooks import hooks
+from .policy import validate
 
 
 class NoSuchTrafficPolicy(InvalidInput):
@@ -188,8 +189,6 @@ def traffic_policies(account_id: str) -> TrafficPolicies:
 
 
 def _validate(document: str) -> None:
-    from localcloud.route53.policy import validate
-
     try:
         parsed = json.loads(document)
     except ValueError as error:

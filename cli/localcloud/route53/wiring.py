@@ -1,5 +1,5 @@
-"""Route 53 on the local cloud: health checkers kept in step with the deployed health checks,
-and name resolution from the deployed routing (traffic policy instances, or record sets) for a
+"""Route 53's wiring: health checkers kept in step with the health checks moto holds, and name
+resolution from the deployed routing (traffic policy instances, or record sets) for a
 client in a given AWS region. Answer values (execute-api host names) map to loopback upstreams.
 """
 
@@ -13,11 +13,11 @@ from typing import Any
 
 from moto.route53.models import route53_backends
 
-from .moto_ext.route53 import traffic_policies
-from .route53 import policy, records
-from .route53.entry import Upstream
-from .route53.health import HealthCheckers
-from .route53.routing import Answer
+from . import policy, records
+from .entry import Upstream
+from .health import HealthCheckers
+from .patch import traffic_policies
+from .routing import Answer
 
 # <api id or d-xxxx>.execute-api.<region>.amazonaws.com, the only names the local cloud serves
 EXECUTE_API_HOST = re.compile(r"^(?P<label>[a-z0-9-]+)\.execute-api\.(?P<region>[a-z]{2}(-[a-z]+)+-\d)\.amazonaws\.com\.?$")
