@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
-from .apigw.contracts import Fault
+from .apigatewayv2.contracts import Fault
 
 KINDS = ("outage", "partition", "slow", "errors")
 CUTS_REPLICATION = ("outage", "partition")

@@ -45,7 +45,7 @@ class LocalCloud:
         self._parts: list[Any] = []
 
     def start(self) -> dict[str, Any]:
-        from .apis import ApiCatalog, FunctionInvoker, start_servers
+        from .apigatewayv2.wiring import ApiCatalog, FunctionInvoker, start_servers
         from .control import register_control
         from .control_plane import ControlPlane
         from .route53.wiring import Dns

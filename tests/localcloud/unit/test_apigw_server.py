@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from localcloud.apigw import (
+from localcloud.apigatewayv2 import (
     DeployedApi,
     Fault,
     Integration,
@@ -25,7 +25,7 @@ from localcloud.apigw import (
     Route,
     Stage,
 )
-from localcloud.apigw.server import MAX_PAYLOAD_BYTES
+from localcloud.apigatewayv2.server import MAX_PAYLOAD_BYTES
 
 REGION = "eu-west-1"
 ARN = "arn:aws:lambda:eu-west-1:123456789012:function:api"

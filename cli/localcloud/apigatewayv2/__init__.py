@@ -1,9 +1,16 @@
-"""Local API Gateway HTTP API data plane: one loopback endpoint per region.
+"""API Gateway (HTTP APIs) on the local cloud: its moto patch, its data plane and their wiring.
 
-The control plane (moto's apigatewayv2 backend, read by the supervisor) describes what is deployed
-as plain dataclasses (model); this package routes requests, builds payload 2.0/1.0 events, invokes
-Lambda through an Invoker, maps the result to HTTP, throttles per stage/route and honours injected
-region faults.
+- patch.py: the moto patch (the CloudFormation models moto lacks: Api with its OpenAPI body
+  imported, Stage, Integration, Route, DomainName, ApiMapping);
+- the data plane, one loopback endpoint per region, which never imports moto: model (what is
+  deployed, as plain dataclasses), routing, event (payload 2.0/1.0 events), gateway (one request
+  through route, throttle, invoke and response), response (the Lambda result mapped to HTTP),
+  throttle (per stage and route), server (the HTTP server) and contracts (what it needs from the
+  rest of the cloud);
+- wiring.py: how the supervisor connects it: the catalog read back from moto's apigatewayv2
+  backend on every request, the Lambda invoker with the integration timeout, one server per region.
+
+The package exports the data plane only (importing it does not import moto).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Each region's HTTP APIs, served on that region's loopback port from what was deployed.
+"""API Gateway's wiring: each region's HTTP APIs, served on that region's loopback port from what
+was deployed.
 
 The routes, integrations and stage are read back from the control plane (moto's apigatewayv2
 backend) on every request, so a redeployed route is served at once, as after an auto-deploy.
@@ -11,11 +12,11 @@ from typing import Any, Callable
 
 from moto.apigatewayv2.models import apigatewayv2_backends
 
-from .apigw.contracts import InvokeOutcome, InvokerThrottled, InvokerTimeout
-from .apigw.model import DeployedApi, Integration, Route, Stage
-from .apigw.server import RegionalApiServer
-from .lambda_runtime.errors import TooManyRequests
-from .moto_ext.apigatewayv2 import regional_domain_name
+from ..lambda_runtime.errors import TooManyRequests
+from .contracts import InvokeOutcome, InvokerThrottled, InvokerTimeout
+from .model import DeployedApi, Integration, Route, Stage
+from .patch import regional_domain_name
+from .server import RegionalApiServer
 
 EXECUTE_API = ".execute-api."
 
