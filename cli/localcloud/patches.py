@@ -20,8 +20,9 @@ def install() -> None:
             return
         from . import cloudformation
         from .apigatewayv2 import patch as apigatewayv2
+        from .awslambda import patch as awslambda
         from .cloudwatch import patch as cloudwatch
-        from .moto_ext import awslambda, dynamodb
+        from .moto_ext import dynamodb
         from .route53 import patch as route53
         from .s3 import patch as s3
         from .ssm import patch as ssm

@@ -50,7 +50,7 @@ class LocalCloud:
         from .control_plane import ControlPlane
         from .route53.wiring import Dns
         from .faults import FaultBoard
-        from .functions import Functions
+        from .awslambda.wiring import Functions
         from .moto_ext import dynamodb as ddb_ext
         from .hooks import hooks
         from .route53.entry import GlobalEntry

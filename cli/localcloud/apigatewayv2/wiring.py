@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from moto.apigatewayv2.models import apigatewayv2_backends
 
-from ..lambda_runtime.errors import TooManyRequests
+from ..awslambda.runtime.errors import TooManyRequests
 from .contracts import InvokeOutcome, InvokerThrottled, InvokerTimeout
 from .model import DeployedApi, Integration, Route, Stage
 from .patch import regional_domain_name

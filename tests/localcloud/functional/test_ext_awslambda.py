@@ -1,4 +1,4 @@
-"""localcloud.moto_ext.awslambda: Invoke runs through the local runtime; every change is announced.
+"""localcloud.awslambda.patch: Invoke runs through the local runtime; every change is announced.
 
 Plain moto 5.2.5 without Docker answers Invoke with a canned error payload and tells nobody when a
 function or an event source mapping changes (/work/shared/design.md, "measured gaps").

@@ -1,4 +1,5 @@
-"""Deployed Lambda functions, as the control plane knows them, running in the local runtime.
+"""Lambda's wiring: deployed functions, as the control plane (moto) knows them, running in the
+local runtime (awslambda/runtime/).
 
 moto holds each function's configuration and code zip; the runtime holds worker processes. A
 function is (re)deployed into the runtime when the control plane announces a change, so the next
@@ -14,10 +15,10 @@ from typing import Any, Mapping
 
 from moto.awslambda.models import lambda_backends
 
-from .lambda_runtime.code import extract_code
-from .lambda_runtime.errors import FunctionNotDeployed, TooManyRequests
-from .lambda_runtime.runtime import LambdaRuntime
-from .lambda_runtime.spec import FunctionSpec
+from .runtime.code import extract_code
+from .runtime.errors import FunctionNotDeployed, TooManyRequests
+from .runtime.registry import LambdaRuntime
+from .runtime.spec import FunctionSpec
 
 log = logging.getLogger("localcloud.functions")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from .code import UnsafeZipError, code_sha256, extract_code, sha256_hex
 from .errors import FunctionNotDeployed, InvalidRequestContent, TooManyRequests
 from .pool import FunctionPool, InvocationResult
-from .runtime import LambdaRuntime
+from .registry import LambdaRuntime
 from .spec import RESERVED_ENVIRONMENT_KEYS, FunctionSpec, execution_environment
 
 __all__ = [
