@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .invocation import InvokeOutcome
+
 
 def _unset(*_args: Any, **_kwargs: Any) -> Any:
     return None
@@ -21,8 +23,8 @@ class Hooks:
     # Base URL of the local AWS endpoint (http://127.0.0.1:<port>): custom resources PUT their
     # response under it, as a Lambda-backed custom resource PUTs to its presigned S3 URL.
     endpoint_url: str = "http://127.0.0.1:0"
-    # invoke(function_arn, event) -> (payload: bytes, function_error: str | None)
-    invoke: Callable[[str, dict[str, Any]], tuple[bytes, str | None]] | None = None
+    # invoke(function_arn, event): the function run synchronously in the local runtime
+    invoke: Callable[[str, dict[str, Any]], InvokeOutcome] | None = None
     # function_changed(account_id, region, function_name) after a create or any code/config update
     function_changed: Callable[[str, str, str], None] = _unset
     function_deleted: Callable[[str, str, str], None] = _unset

@@ -19,7 +19,7 @@ from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
 from .dynamodb.esm import StreamEventSourceMapping
-from .dynamodb.stream_event import InvokeOutcome
+from .invocation import InvokeOutcome
 
 log = logging.getLogger("localcloud.streams")
 
@@ -73,16 +73,12 @@ def _table_of(stream_arn: str) -> tuple[str, str] | None:
 
 
 class StreamMappings:
-    def __init__(self, account_id: str, regions: list[str], invoke: Callable[[str, dict], tuple[bytes, str | None]]):
+    def __init__(self, account_id: str, regions: list[str], invoke: Callable[[str, dict], InvokeOutcome]):
         self.account_id = account_id
         self.regions = regions
         self._invoke = invoke
         self._lock = threading.Lock()
         self._pollers: dict[str, tuple[dict, StreamEventSourceMapping]] = {}
-
-    def _outcome(self, function_arn: str, event: dict[str, Any]) -> InvokeOutcome:
-        payload, function_error = self._invoke(function_arn, event)
-        return InvokeOutcome(payload, function_error)
 
     def _on_failure(self, destination_arn: str, message: dict[str, Any]) -> None:
         parts = destination_arn.split(":")
@@ -116,7 +112,7 @@ class StreamMappings:
                 region, table = _table_of(config["EventSourceArn"])  # type: ignore[misc]
                 reader = TableShardReader(self.account_id, region, table)
                 poller = StreamEventSourceMapping(uuid, config["FunctionArn"], config["EventSourceArn"], region, config,
-                                                  reader, self._outcome, self._on_failure,
+                                                  reader, self._invoke, self._on_failure,
                                                   resume_after=resume.get(uuid))
                 self._pollers[uuid] = (config, poller)
 

@@ -15,15 +15,7 @@ The package exports the data plane only (importing it does not import moto).
 
 from __future__ import annotations
 
-from .contracts import (
-    ApiCatalog,
-    Fault,
-    FaultSource,
-    InvokeOutcome,
-    Invoker,
-    InvokerThrottled,
-    InvokerTimeout,
-)
+from .contracts import ApiCatalog, FaultSource, Invoker, InvokerTimeout
 from .event import HttpRequest, build_event, build_event_v1, build_event_v2
 from .gateway import ApiGateway
 from .model import DeployedApi, Integration, Route, Stage
@@ -37,15 +29,12 @@ __all__ = [
     "ApiCatalog",
     "ApiGateway",
     "DeployedApi",
-    "Fault",
     "FaultSource",
     "HttpRequest",
     "HttpResponse",
     "Integration",
     "InvalidLambdaResponse",
-    "InvokeOutcome",
     "Invoker",
-    "InvokerThrottled",
     "InvokerTimeout",
     "RegionalApiServer",
     "Route",

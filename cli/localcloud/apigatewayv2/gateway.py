@@ -18,7 +18,9 @@ from collections import Counter
 from http import HTTPStatus
 from typing import Callable
 
-from .contracts import ApiCatalog, Fault, FaultSource, Invoker, InvokerThrottled, InvokerTimeout
+from ..faults import Fault
+from ..invocation import TooManyRequests
+from .contracts import ApiCatalog, FaultSource, Invoker, InvokerTimeout
 from .event import HttpRequest, RequestContextInfo, build_event, new_request_id
 from .model import DEFAULT_STAGE_NAME, DeployedApi, Route
 from .response import (
@@ -174,7 +176,7 @@ class ApiGateway:
             outcome = self._invoker.invoke(integration.function_arn, event, integration.timeout_s)
         except InvokerTimeout:
             return service_unavailable()
-        except InvokerThrottled:
+        except TooManyRequests:
             status = self._lambda_throttle_status
             return gateway_error(status, HTTPStatus(status).phrase)
         except Exception:  # any invoker failure is an integration failure to the client

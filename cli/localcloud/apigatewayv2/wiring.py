@@ -12,8 +12,8 @@ from typing import Any, Callable
 
 from moto.apigatewayv2.models import apigatewayv2_backends
 
-from ..awslambda.runtime.errors import TooManyRequests
-from .contracts import InvokeOutcome, InvokerThrottled, InvokerTimeout
+from ..invocation import InvokeOutcome
+from .contracts import InvokerTimeout
 from .model import DeployedApi, Integration, Route, Stage
 from .patch import regional_domain_name
 from .server import RegionalApiServer
@@ -82,7 +82,7 @@ def _stage(api: Any) -> Stage:
 class FunctionInvoker:
     """The API servers' view of Lambda: synchronous invoke with API Gateway's timeout."""
 
-    def __init__(self, invoke: Callable[[str, dict], tuple[bytes, str | None]]):
+    def __init__(self, invoke: Callable[[str, dict], InvokeOutcome]):
         self._invoke = invoke
 
     def invoke(self, function_arn: str, event: dict, timeout_s: float) -> InvokeOutcome:
@@ -100,12 +100,9 @@ class FunctionInvoker:
         threading.Thread(target=run, name="apigw-invoke", daemon=True).start()
         if not done.wait(timeout_s):
             raise InvokerTimeout(f"no response from {function_arn} within {timeout_s:.0f} s")
-        if isinstance(outcome.get("error"), TooManyRequests):
-            raise InvokerThrottled(str(outcome["error"]))
         if "error" in outcome:
-            raise outcome["error"]
-        payload, function_error = outcome["result"]
-        return InvokeOutcome(payload, function_error)
+            raise outcome["error"]  # TooManyRequests among them: the gateway answers 429
+        return outcome["result"]
 
 
 def start_servers(regions: dict[str, str], ports: dict[str, int], catalog: ApiCatalog, invoker: FunctionInvoker,

@@ -26,14 +26,14 @@ def _invoke(self: LambdaFunction, body: str, request_headers: Any, response_head
     if hooks.invoke is None:
         raise RuntimeError("no local Lambda runtime is attached to this control plane")
     event = json.loads(body) if body else {}
-    payload, function_error = hooks.invoke(self.function_arn, event)
-    if function_error:
-        response_headers["x-amz-function-error"] = function_error
+    outcome = hooks.invoke(self.function_arn, event)
+    if outcome.function_error:
+        response_headers["x-amz-function-error"] = outcome.function_error
     invocation_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
     if invocation_type == "Event":
         response_headers["status"] = 202
         return b""
-    return payload
+    return outcome.payload
 
 
 def _announcing(method_name: str) -> None:

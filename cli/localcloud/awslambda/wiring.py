@@ -16,7 +16,8 @@ from typing import Any, Mapping
 from moto.awslambda.models import lambda_backends
 
 from .runtime.code import extract_code
-from .runtime.errors import FunctionNotDeployed, TooManyRequests
+from ..invocation import InvokeOutcome
+from .runtime.errors import FunctionNotDeployed
 from .runtime.registry import LambdaRuntime
 from .runtime.spec import FunctionSpec
 
@@ -47,22 +48,18 @@ class Functions:
         arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
         self.runtime.remove(arn)
 
-    def invoke(self, function_arn: str, event: dict[str, Any]) -> tuple[bytes, str | None]:
+    def invoke(self, function_arn: str, event: dict[str, Any]) -> InvokeOutcome:
         """Invoke by ARN (qualifier dropped: the local cloud runs $LATEST)."""
         arn = ":".join(function_arn.split(":")[:7])
         try:
-            result = self.runtime.invoke(arn, event)
+            return self.runtime.invoke(arn, event)
         except FunctionNotDeployed:
             account, region, name = arn.split(":")[4], arn.split(":")[3], arn.split(":")[6]
             self.changed(account, region, name)
-            result = self.runtime.invoke(arn, event)
-        return result.payload, result.function_error
+            return self.runtime.invoke(arn, event)
 
     def pids(self) -> list[int]:
         return self.runtime.pids()
 
     def close(self) -> None:
         self.runtime.close()
-
-
-__all__ = ["Functions", "TooManyRequests"]

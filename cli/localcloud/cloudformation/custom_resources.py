@@ -124,10 +124,10 @@ def _call(request: dict[str, Any], region: str) -> dict[str, Any]:
     request = {**request, "ServiceToken": service_token, "RequestId": str(uuid.uuid4()),
                "ResponseURL": f"{hooks.endpoint_url}/_localcloud/cfn-response/{token}"}
     responses.expect(token)
-    payload, function_error = hooks.invoke(service_token, request)
+    outcome = hooks.invoke(service_token, request)
     answer = responses.take(token, RESPONSE_GRACE_SECONDS)
     if answer is None:
-        detail = payload.decode("utf-8", "replace")[:300] if function_error else "no response was sent"
+        detail = outcome.payload.decode("utf-8", "replace")[:300] if outcome.function_error else "no response was sent"
         raise ValidationError(message=f"Custom resource {request['LogicalResourceId']} failed: {detail}")
     if answer.get("Status") != "SUCCESS":
         raise ValidationError(message=answer.get("Reason") or "custom resource reported FAILED")

@@ -25,7 +25,7 @@ from .replication import (
     replicating,
     validate_topology,
 )
-from .stream_event import InvokeOutcome, ListShardReader, ShardReader, make_stream_record
+from .stream_event import ListShardReader, ShardReader, make_stream_record
 
 __all__ = [
     "EVENTUAL",
@@ -35,7 +35,6 @@ __all__ = [
     "InvalidEventSourceMapping",
     "InvalidFilterPattern",
     "InvalidTopology",
-    "InvokeOutcome",
     "ListShardReader",
     "QuorumUnavailable",
     "ReplicatedWriteConflict",

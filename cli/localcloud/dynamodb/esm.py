@@ -38,9 +38,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..invocation import InvokeOutcome
 from .filters import FilterCriteria
 from .stream_event import (
-    InvokeOutcome,
     ShardReader,
     created_at,
     invocation_record,

@@ -23,9 +23,10 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
+
+from ..invocation import InvokeOutcome
 
 # DynamoDB sequence numbers are 21-digit decimal strings.
 FIRST_SEQUENCE_NUMBER = 100000000000000000000
@@ -141,16 +142,6 @@ class ListShardReader:
     def latest_sequence_number(self) -> str | None:
         with self._lock:
             return sequence_of(self._records[-1]) if self._records else None
-
-
-@dataclass(frozen=True)
-class InvokeOutcome:
-    """What a synchronous Invoke returned: the payload and X-Amz-Function-Error, if any."""
-
-    payload: bytes = b"null"
-    function_error: str | None = None
-    status_code: int = 200
-    executed_version: str = "$LATEST"
 
 
 def lambda_event(records: Sequence[Mapping[str, Any]], stream_arn: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from botocore.exceptions import ClientError
 
+from localcloud.invocation import InvokeOutcome
 from localcloud.moto_ext import dynamodb as ext
 
 from .conftest import ACCOUNT, unique, wait_for
@@ -175,7 +176,7 @@ def test_stream_records_stay_for_the_local_pollers_and_carry_the_table_region(aw
     added: list[tuple[str, str, str]] = []
     invoked: list[str] = []
     monkeypatch.setattr(ext.hooks, "stream_record_added", lambda *args: added.append(args))
-    monkeypatch.setattr(ext.hooks, "invoke", lambda arn, event: invoked.append(arn) or (b"null", None))
+    monkeypatch.setattr(ext.hooks, "invoke", lambda arn, event: invoked.append(arn) or InvokeOutcome())
     stream_arn = aws("dynamodb", region).create_table(
         TableName=table, BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],

@@ -15,10 +15,10 @@ import pytest
 from localcloud.dynamodb import (
     InvalidEventSourceMapping,
     InvalidFilterPattern,
-    InvokeOutcome,
     ListShardReader,
     StreamEventSourceMapping,
 )
+from localcloud.invocation import InvokeOutcome
 
 FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:stream-processor"
 STREAM_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/items/stream/2024-11-20T09:00:00.000"

@@ -25,12 +25,12 @@ from localcloud.awslambda.runtime import (
     FunctionSpec,
     InvalidRequestContent,
     LambdaRuntime,
-    TooManyRequests,
     UnsafeZipError,
     code_sha256,
     extract_code,
     sha256_hex,
 )
+from localcloud.invocation import TooManyRequests
 
 ACCOUNT = "123456789012"
 

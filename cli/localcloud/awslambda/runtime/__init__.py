@@ -8,14 +8,15 @@ Powertools. Layers are NOT downloaded, and ``Runtime`` only labels the environme
 (``AWS_EXECUTION_ENV``): the Python version is the supervisor's.
 
 Entry points: :class:`LambdaRuntime` (the registry the supervisor owns), :class:`FunctionPool`,
-:class:`FunctionSpec`, :func:`extract_code`.
+:class:`FunctionSpec`, :func:`extract_code`. An invocation returns a
+localcloud.invocation.InvokeOutcome, or raises its TooManyRequests when no environment frees up.
 """
 
 from __future__ import annotations
 
 from .code import UnsafeZipError, code_sha256, extract_code, sha256_hex
-from .errors import FunctionNotDeployed, InvalidRequestContent, TooManyRequests
-from .pool import FunctionPool, InvocationResult
+from .errors import FunctionNotDeployed, InvalidRequestContent
+from .pool import FunctionPool
 from .registry import LambdaRuntime
 from .spec import RESERVED_ENVIRONMENT_KEYS, FunctionSpec, execution_environment
 
@@ -25,9 +26,7 @@ __all__ = [
     "FunctionPool",
     "FunctionSpec",
     "InvalidRequestContent",
-    "InvocationResult",
     "LambdaRuntime",
-    "TooManyRequests",
     "UnsafeZipError",
     "code_sha256",
     "execution_environment",

@@ -1,4 +1,5 @@
-"""Errors the runtime raises to its caller (the Lambda API layer maps them to AWS error codes)."""
+"""Errors the runtime raises to its caller (the Lambda API layer maps them to AWS error codes).
+The throttle, which API Gateway handles too, is localcloud.invocation.TooManyRequests."""
 
 from __future__ import annotations
 
@@ -8,10 +9,6 @@ class FunctionNotDeployed(KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the argument
         return f"Function not found: {self.args[0] if self.args else ''}"
-
-
-class TooManyRequests(Exception):
-    """Every execution environment stayed busy for the whole wait (TooManyRequestsException, 429)."""
 
 
 class InvalidRequestContent(ValueError):

@@ -26,14 +26,14 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...invocation import InvokeOutcome, TooManyRequests
 from .environment import EnvironmentDied, EnvironmentTimeout, ExecutionEnvironment
-from .errors import FunctionNotDeployed, InvalidRequestContent, TooManyRequests
+from .errors import FunctionNotDeployed, InvalidRequestContent
 from .logs import LogSink
-from .spec import LATEST, FunctionSpec
+from .spec import FunctionSpec
 
 # Lambda's on-demand init phase may take 10 s; past that the init is retried inside the invoke
 # under the function timeout, so an init succeeds if it finishes within the larger of the two.
@@ -41,26 +41,6 @@ INIT_TIMEOUT_SECONDS = 10.0
 STOP_GRACE_SECONDS = 1.0
 # How long to wait for a worker's END/REPORT lines to come through the log pipe.
 LOG_SETTLE_SECONDS = 2.0
-
-
-@dataclass(frozen=True)
-class InvocationResult:
-    """What the Invoke API returns for one synchronous invocation."""
-
-    payload: bytes  # JSON (or the raw bytes a handler returned)
-    function_error: str | None  # "Unhandled" when the payload is an error object
-    request_id: str
-    duration_ms: float
-    init_duration_ms: float | None = None  # set on a cold start
-    log_tail: str = ""  # last 4 KB of this invocation's log (LogType=Tail), not base64
-    executed_version: str = LATEST
-
-    @property
-    def cold_start(self) -> bool:
-        return self.init_duration_ms is not None
-
-    def json(self) -> Any:
-        return json.loads(self.payload)
 
 
 def encode_event(event: Any) -> bytes:
@@ -115,7 +95,7 @@ class FunctionPool:
 
     # ---------------------------------------------------------------- invoke
 
-    def invoke(self, event: Any, *, request_id: str | None = None) -> InvocationResult:
+    def invoke(self, event: Any, *, request_id: str | None = None) -> InvokeOutcome:
         """Run one synchronous invocation; blocks while every environment is busy."""
         body = encode_event(event)
         request_id = request_id or str(uuid.uuid4())
@@ -178,7 +158,7 @@ class FunctionPool:
             env.dispose()
 
     def _run(self, env: ExecutionEnvironment, spec: FunctionSpec, body: bytes,
-             request_id: str) -> tuple[InvocationResult, bool]:
+             request_id: str) -> tuple[InvokeOutcome, bool]:
         init_ms: float | None = None
         if not env.initialised:
             started = time.monotonic()
@@ -194,8 +174,8 @@ class FunctionPool:
                 # The worker reports and exits, as the real runtime does; the next request
                 # starts a fresh environment and runs the init again.
                 env.wait_exit(STOP_GRACE_SECONDS)
-                return InvocationResult(payload, "Unhandled", request_id, 0.0, init_ms,
-                                        env.pump.finish(LOG_SETTLE_SECONDS)), False
+                return InvokeOutcome(payload, "Unhandled", request_id, 0.0, init_ms,
+                                     env.pump.finish(LOG_SETTLE_SECONDS)), False
             env.initialised = True
         else:
             env.pump.begin(request_id)
@@ -221,10 +201,10 @@ class FunctionPool:
         duration_ms = float(reply.get("duration_ms") or (time.monotonic() - started) * 1000)
         tail = env.pump.finish(LOG_SETTLE_SECONDS)
         function_error = "Unhandled" if reply.get("error") else None
-        return InvocationResult(payload, function_error, request_id, duration_ms, init_ms, tail), True
+        return InvokeOutcome(payload, function_error, request_id, duration_ms, init_ms, tail), True
 
     def _timed_out(self, env: ExecutionEnvironment, spec: FunctionSpec, request_id: str,
-                   started: float, init_ms: float | None) -> InvocationResult:
+                   started: float, init_ms: float | None) -> InvokeOutcome:
         env.kill()
         env.pump.wait_eof(LOG_SETTLE_SECONDS)
         duration_ms = (time.monotonic() - started) * 1000
@@ -233,11 +213,11 @@ class FunctionPool:
         self._note_end(env, spec, request_id, duration_ms, init_ms, "timeout")
         payload = json.dumps({"errorType": "Sandbox.Timedout",
                               "errorMessage": f"RequestId: {request_id} Error: {message}"})
-        return InvocationResult(payload.encode(), "Unhandled", request_id, duration_ms, init_ms,
-                                env.pump.finish(0))
+        return InvokeOutcome(payload.encode(), "Unhandled", request_id, duration_ms, init_ms,
+                             env.pump.finish(0))
 
     def _exited(self, env: ExecutionEnvironment, request_id: str, started: float,
-                init_ms: float | None) -> InvocationResult:
+                init_ms: float | None) -> InvokeOutcome:
         if not env.wait_exit(STOP_GRACE_SECONDS):
             env.kill()
         env.pump.wait_eof(LOG_SETTLE_SECONDS)
@@ -247,8 +227,8 @@ class FunctionPool:
         env.pump.note("Runtime.ExitError")
         self._note_end(env, env.spec, request_id, duration_ms, init_ms, "error")
         payload = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message})
-        return InvocationResult(payload.encode(), "Unhandled", request_id, duration_ms, init_ms,
-                                env.pump.finish(0))
+        return InvokeOutcome(payload.encode(), "Unhandled", request_id, duration_ms, init_ms,
+                             env.pump.finish(0))
 
     @staticmethod
     def _note_end(env: ExecutionEnvironment, spec: FunctionSpec, request_id: str,

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FunctionNotDeployed
-from .pool import FunctionPool, InvocationResult
+from ...invocation import InvokeOutcome
+from .pool import FunctionPool
 from .spec import FunctionSpec
 
 
@@ -75,7 +76,7 @@ class LambdaRuntime:
             return [pool.spec for pool in self._pools.values()]
 
     def invoke(self, function_arn: str, event: Any, *,
-               request_id: str | None = None) -> InvocationResult:
+               request_id: str | None = None) -> InvokeOutcome:
         """Invoke synchronously (RequestResponse). Raises FunctionNotDeployed, TooManyRequests,
         InvalidRequestContent; every function-side failure comes back as an error payload."""
         return self._pool(function_arn).invoke(event, request_id=request_id)

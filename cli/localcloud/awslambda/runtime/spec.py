@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-LATEST = "$LATEST"
+from ...invocation import LATEST
 
 #: Keys Lambda refuses in a function's Environment (CreateFunction fails with
 #: InvalidParameterValueException); the moto extension can use this set to reject them too.
