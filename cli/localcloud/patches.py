@@ -22,7 +22,7 @@ def install() -> None:
         from .apigatewayv2 import patch as apigatewayv2
         from .awslambda import patch as awslambda
         from .cloudwatch import patch as cloudwatch
-        from .moto_ext import dynamodb
+        from .dynamodb import patch as dynamodb
         from .route53 import patch as route53
         from .s3 import patch as s3
         from .ssm import patch as ssm

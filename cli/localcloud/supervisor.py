@@ -46,15 +46,15 @@ class LocalCloud:
 
     def start(self) -> dict[str, Any]:
         from .apigatewayv2.wiring import ApiCatalog, FunctionInvoker, start_servers
+        from .awslambda.event_source_mappings.wiring import StreamMappings
+        from .awslambda.wiring import Functions
         from .control import register_control
         from .control_plane import ControlPlane
-        from .route53.wiring import Dns
+        from .dynamodb import patch as ddb_ext
         from .faults import FaultBoard
-        from .awslambda.wiring import Functions
-        from .moto_ext import dynamodb as ddb_ext
         from .hooks import hooks
         from .route53.entry import GlobalEntry
-        from .streams import StreamMappings
+        from .route53.wiring import Dns
 
         self.control = ControlPlane(port=self.ports.get("endpoint", 0))
         self._parts.append(self.control)
@@ -111,7 +111,7 @@ class LocalCloud:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        from .moto_ext import dynamodb as ddb_ext
+        from .dynamodb import patch as ddb_ext
 
         for part in reversed(self._parts):
             closer = getattr(part, "stop", None) or getattr(part, "close", None)

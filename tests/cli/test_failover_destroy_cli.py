@@ -178,7 +178,7 @@ def cloud(control_plane: ControlPlane, tmp_path: Path, monkeypatch: pytest.Monke
     finally:
         # The table's DeletionPolicy is Retain: its replication group outlives the stack in moto's
         # process-global registry until the table stack is made again; stop its threads here.
-        from localcloud.moto_ext import dynamodb as global_tables
+        from localcloud.dynamodb import patch as global_tables
 
         group = global_tables.GROUPS.pop((ACCOUNT, made.table), None)
         if group is not None:
@@ -363,7 +363,7 @@ def test_a_stack_that_fails_to_delete_stops_destroy_with_one_line(cloud, health)
         assert "protected against deletion" in line
         assert all(cloud.exists(cloud.stack, region) for region in REGIONS.values())  # stopped at the first
     finally:
-        from localcloud.moto_ext import dynamodb as global_tables
+        from localcloud.dynamodb import patch as global_tables
 
         group = global_tables.GROUPS.pop((ACCOUNT, blocked), None)
         if group is not None:

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from localcloud.dynamodb import (
+from localcloud.awslambda.event_source_mappings import (
     InvalidEventSourceMapping,
     InvalidFilterPattern,
-    ListShardReader,
     StreamEventSourceMapping,
 )
+from localcloud.dynamodb import ListShardReader
 from localcloud.invocation import InvokeOutcome
 
 FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:stream-processor"

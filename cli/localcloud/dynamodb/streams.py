@@ -1,19 +1,12 @@
-"""DynamoDB stream records as GetRecords returns them, and what Lambda builds from them.
+"""DynamoDB stream records as GetRecords returns them, and the shard they are read from.
 
-- ``ShardReader``: the one shard an event source mapping polls (the lead adapts moto's shard).
+- ``make_stream_record``, ``sequence_of``, ``sequence_after``, ``created_at``: the record shape.
+- ``ShardReader``: the one shard an event source mapping polls (its wiring adapts moto's shard).
 - ``ListShardReader``: a thread-safe in-memory shard, for tests and for anything without moto.
-- ``lambda_event``: the ``{"Records": [...]}`` event, each record with ``eventSourceARN``.
-- ``invocation_record``: the on-failure destination message for a stream batch.
 
-Sources:
-- Record shape: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_Record.html
-  and API_streams_StreamRecord.html (eventVersion "1.1", eventSource "aws:dynamodb",
-  ApproximateCreationDateTime in epoch seconds, SequenceNumber a decimal string).
-- Invocation record: https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html
-  ("Example invocation record": requestContext{requestId, functionArn, condition,
-  approximateInvokeCount}, responseContext{statusCode, executedVersion, functionError}, version
-  "1.0", timestamp, DDBStreamBatchInfo{shardId, startSequenceNumber, endSequenceNumber,
-  approximateArrivalOfFirstRecord, approximateArrivalOfLastRecord, batchSize, streamArn}).
+Source: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_Record.html
+and API_streams_StreamRecord.html (eventVersion "1.1", eventSource "aws:dynamodb",
+ApproximateCreationDateTime in epoch seconds, SequenceNumber a decimal string).
 """
 
 from __future__ import annotations
@@ -22,11 +15,9 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
-
-from ..invocation import InvokeOutcome
 
 # DynamoDB sequence numbers are 21-digit decimal strings.
 FIRST_SEQUENCE_NUMBER = 100000000000000000000
@@ -144,54 +135,6 @@ class ListShardReader:
             return sequence_of(self._records[-1]) if self._records else None
 
 
-def lambda_event(records: Sequence[Mapping[str, Any]], stream_arn: str) -> dict[str, Any]:
-    return {"Records": [{**record, "eventSourceARN": stream_arn} for record in records]}
-
-
-def invocation_record(
-    *,
-    records: Sequence[Mapping[str, Any]],
-    condition: str,
-    function_arn: str,
-    stream_arn: str,
-    shard_id: str,
-    invoke_count: int,
-    outcome: InvokeOutcome | None,
-    now: float,
-) -> dict[str, Any]:
-    """The message Lambda sends to an on-failure destination for a discarded stream batch.
-
-    The records themselves are not included: the consumer reads them from the stream by the
-    sequence-number range. ``responseContext`` is left out when the batch was never invoked.
-    """
-    message: dict[str, Any] = {
-        "requestContext": {
-            "requestId": str(uuid.uuid4()),
-            "functionArn": function_arn,
-            "condition": condition,
-            "approximateInvokeCount": invoke_count,
-        },
-    }
-    if outcome is not None:
-        response: dict[str, Any] = {"statusCode": outcome.status_code,
-                                    "executedVersion": outcome.executed_version}
-        if outcome.function_error:
-            response["functionError"] = outcome.function_error
-        message["responseContext"] = response
-    message["version"] = "1.0"
-    message["timestamp"] = _iso(now, millis=True)
-    message["DDBStreamBatchInfo"] = {
-        "shardId": shard_id,
-        "startSequenceNumber": sequence_of(records[0]),
-        "endSequenceNumber": sequence_of(records[-1]),
-        "approximateArrivalOfFirstRecord": _iso(created_at(records[0]), millis=False),
-        "approximateArrivalOfLastRecord": _iso(created_at(records[-1]), millis=False),
-        "batchSize": len(records),
-        "streamArn": stream_arn,
-    }
-    return message
-
-
 def created_at(record: Mapping[str, Any]) -> float:
     """ApproximateCreationDateTime as epoch seconds, whichever form the reader produced."""
     value = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
@@ -203,10 +146,3 @@ def created_at(record: Mapping[str, Any]) -> float:
         except ValueError:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     return float(value) if value is not None else time.time()
-
-
-def _iso(epoch_seconds: float, *, millis: bool) -> str:
-    moment = datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
-    if millis:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

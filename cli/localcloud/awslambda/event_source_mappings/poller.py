@@ -38,16 +38,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..invocation import InvokeOutcome
+from ...dynamodb.streams import ShardReader, created_at, sequence_after, sequence_of
+from ...invocation import InvokeOutcome
+from .events import invocation_record, lambda_event
 from .filters import FilterCriteria
-from .stream_event import (
-    ShardReader,
-    created_at,
-    invocation_record,
-    lambda_event,
-    sequence_after,
-    sequence_of,
-)
 
 log = logging.getLogger(__name__)
 

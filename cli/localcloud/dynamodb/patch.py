@@ -2,7 +2,7 @@
 
 - AWS::DynamoDB::GlobalTable creates a replica table in every listed region, each with its own
   stream, and keeps the consistency mode (moto skips the type entirely);
-- every write to a replica is handed to the replication engine (localcloud.dynamodb.replication),
+- every write to a replica is handed to the replication engine (replication.py),
   which delivers it to the other replicas; replicated writes land in each replica's own stream;
 - in STRONG mode (MRSC) a write (or a strongly consistent read) in a region that cannot reach a
   majority is refused before it is applied, and an accepted write is applied to the reachable replicas before the call returns;
@@ -27,16 +27,17 @@ from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
 
-from localcloud.dynamodb.replication import ReplicationError, ReplicationGroup
-
 from ..cloudformation import EXTRA_MODELS
 from ..hooks import hooks
+from .replication import ReplicationError, ReplicationGroup, replicating, replicating_scope
 
 _groups_lock = threading.Lock()
 # (account, table name) -> the replication group of a global table
 GROUPS: dict[tuple[str, str], Any] = {}
 CUT_REGIONS: set[str] = set()
-_replicating = threading.local()
+# The client call this thread serves: its UpdateItem's pending stream records ("coalesce") and
+# its MRSC writes waiting for their stream record ("strong").
+_this_call = threading.local()
 
 
 def group_for(account_id: str, table_name: str) -> Any | None:
@@ -44,23 +45,11 @@ def group_for(account_id: str, table_name: str) -> Any | None:
         return GROUPS.get((account_id, table_name))
 
 
-def _is_replicating() -> bool:
-    return getattr(_replicating, "active", False)
-
-
-class _Replicating:
-    def __enter__(self) -> None:
-        _replicating.active = True
-
-    def __exit__(self, *exc: object) -> None:
-        _replicating.active = False
-
-
 def apply_replicated(account_id: str, table_name: str, region: str, key: dict[str, Any],
                      image: dict[str, Any] | None) -> None:
     """Write a change that arrived from another replica, without replicating it again."""
     table = dynamodb_backends[account_id][region].get_table(table_name)
-    with _Replicating():
+    with replicating_scope():
         if image is None:
             hash_key = DynamoType(key[table.hash_key_attr])
             range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
@@ -72,7 +61,7 @@ def apply_replicated(account_id: str, table_name: str, region: str, key: dict[st
 # --- the stream shard: own region, own delivery, and the replication tap ------------------------
 
 def _stream_add(self: StreamShard, old: Any, new: Any) -> None:
-    pending = getattr(_replicating, "coalesce", None)
+    pending = getattr(_this_call, "coalesce", None)
     if pending is not None:  # inside one UpdateItem: only its net change is a stream record
         pending.append((self, old, new))
         return
@@ -85,13 +74,13 @@ def _one_record_per_update_item() -> None:
     original = DynamoDBBackend.update_item
 
     def update_item(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
-        outer = getattr(_replicating, "coalesce", None)
-        _replicating.coalesce = []
+        outer = getattr(_this_call, "coalesce", None)
+        _this_call.coalesce = []
         try:
             result = original(self, *args, **kwargs)
-            changes, _replicating.coalesce = _replicating.coalesce, outer
+            changes, _this_call.coalesce = _this_call.coalesce, outer
         finally:
-            _replicating.coalesce = outer
+            _this_call.coalesce = outer
         if changes:
             shard, first_old, _ = changes[0]
             _stream_add(shard, first_old, changes[-1][2])
@@ -111,7 +100,7 @@ def _record(self: StreamShard, old: Any, new: Any) -> None:
         record.record["eventVersion"] = "1.1"
         self.items.append(record)
     hooks.stream_record_added(self.account_id, self.table.region_name, self.table.name)
-    if _is_replicating():
+    if replicating():
         return
     group = group_for(self.account_id, self.table.name)
     if group is None:
@@ -131,16 +120,16 @@ def _record(self: StreamShard, old: Any, new: Any) -> None:
 # --- client writes: serialised with replication; MRSC refuses before applying --------------------
 
 def _strong_writes() -> dict[int, Any]:
-    if not hasattr(_replicating, "strong"):
-        _replicating.strong = {}
-    return _replicating.strong
+    if not hasattr(_this_call, "strong"):
+        _this_call.strong = {}
+    return _this_call.strong
 
 
 def _guarded(method_name: str) -> None:
     original = getattr(DynamoDBBackend, method_name)
 
     def guarded(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
-        if _is_replicating():
+        if replicating():
             return original(self, *args, **kwargs)
         writes = [(name, key, group) for name, key in _writes(self, method_name, args, kwargs)
                   if (group := group_for(self.account_id, name)) is not None]

@@ -1,8 +1,8 @@
-"""Lambda's DynamoDB stream pollers, one per event source mapping the control plane holds.
+"""The event source mappings' wiring: one stream poller per mapping the control plane holds.
 
 Each mapping reads its table's stream shard (moto's records, never consumed or deleted) and
-invokes its function as Lambda's event source mapping does (localcloud.dynamodb.esm). A batch that
-exhausts its retries goes to the mapping's on-failure destination (an SQS queue or SNS topic).
+invokes its function as Lambda's event source mapping does (poller.py). A batch that exhausts its
+retries goes to the mapping's on-failure destination (an SQS queue or SNS topic).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from moto.dynamodb.models import dynamodb_backends
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
-from .dynamodb.esm import StreamEventSourceMapping
-from .invocation import InvokeOutcome
+from ...invocation import InvokeOutcome
+from .poller import StreamEventSourceMapping
 
 log = logging.getLogger("localcloud.streams")
 
