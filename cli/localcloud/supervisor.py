@@ -48,18 +48,18 @@ class LocalCloud:
         from .apigatewayv2.wiring import ApiCatalog, FunctionInvoker, start_servers
         from .awslambda.event_source_mappings.wiring import StreamMappings
         from .awslambda.wiring import Functions
-        from .control import register_control
-        from .control_plane import ControlPlane
+        from .aws_endpoint import AwsEndpoint
+        from .control_api import register_control
         from .dynamodb import patch as ddb_ext
         from .faults import FaultBoard
         from .hooks import hooks
         from .route53.entry import GlobalEntry
         from .route53.wiring import Dns
 
-        self.control = ControlPlane(port=self.ports.get("endpoint", 0))
-        self._parts.append(self.control)
-        hooks.endpoint_url = self.control.url
-        self.functions = Functions(_worker_env(self.control.url, self.home_region), self.state_dir)
+        self.endpoint = AwsEndpoint(port=self.ports.get("endpoint", 0))
+        self._parts.append(self.endpoint)
+        hooks.endpoint_url = self.endpoint.url
+        self.functions = Functions(_worker_env(self.endpoint.url, self.home_region), self.state_dir)
         self._parts.append(self.functions)
         hooks.invoke = self.functions.invoke
         hooks.function_changed = self.functions.changed
@@ -88,7 +88,7 @@ class LocalCloud:
         self._parts.append(self.entry)
 
         register_control(self)
-        self.control.start()
+        self.endpoint.start()
         return self.describe()
 
     def describe(self) -> dict[str, Any]:
@@ -96,14 +96,14 @@ class LocalCloud:
             "pid": os.getpid(),
             "ready": True,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "endpoint": self.control.url,
+            "endpoint": self.endpoint.url,
             "global_url": self.entry.url,
             "home_region": self.home_region,
             "account_id": ACCOUNT_ID,
             "health_interval_scale": self.health_interval_scale,
             "regions": {env: {"region": region, "api_url": self.api_servers[env].url}
                         for env, region in self.regions.items()},
-            "ports": {"endpoint": self.control.port, "global": self.entry.port,
+            "ports": {"endpoint": self.endpoint.port, "global": self.entry.port,
                       **{env: server.port for env, server in self.api_servers.items()}},
         }
 

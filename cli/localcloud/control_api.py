@@ -1,5 +1,6 @@
-"""The supervisor's control calls under /_localcloud/ on the AWS endpoint: status, fault, heal,
-resolve. JSON in, JSON out; a bad request is a 400 with a message, never a traceback."""
+"""The supervisor's control calls, served under /_localcloud/ on the AWS endpoint (aws_endpoint.py):
+status, fault, heal, resolve. JSON in, JSON out; a bad request is a 400 with a message, never a
+traceback. `globalctl local` and the test and chaos harnesses call them."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def register_control(cloud: Any) -> None:
             fault = cloud.faults.of_env(env)
             regions[env] = {"region": region, "api_url": cloud.api_servers[env].url,
                             "healthy": _region_healthy(cloud, region), "fault": fault.kind if fault else None}
-        return {"endpoint": cloud.control.url, "global_url": cloud.entry.url, "home_region": cloud.home_region,
+        return {"endpoint": cloud.endpoint.url, "global_url": cloud.entry.url, "home_region": cloud.home_region,
                 "regions": regions}
 
     def fault(body: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +76,7 @@ def register_control(cloud: Any) -> None:
                 "region": region, "via": via, "path": list(answer.path), "healthy": answer.healthy}
 
     for name, work in (("status", status), ("fault", fault), ("heal", heal), ("resolve", resolve)):
-        cloud.control.route(name, _handler(work))
+        cloud.endpoint.route(name, _handler(work))
 
 
 def _region_healthy(cloud: Any, region: str) -> bool:

@@ -1,8 +1,9 @@
-"""The local AWS endpoint: moto's server app, extended, plus the control plane's own callbacks.
+"""The local AWS endpoint: moto's server app, with every service's patch installed, plus the
+local cloud's own routes under /_localcloud/.
 
 One HTTP endpoint on loopback answers every service (moto routes by the signed request's service
 and region). Paths under /_localcloud/ are the local cloud's own: the ResponseURL that custom
-resources PUT their result to, and the supervisor's control calls.
+resources PUT their result to, and the supervisor's control calls (control_api.py registers them).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ PREFIX = "/_localcloud/"
 ControlHandler = Callable[[Request], Response]
 
 
-class ControlPlane:
+class AwsEndpoint:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         install()
         from moto.moto_server.werkzeug_app import (
@@ -62,7 +63,7 @@ class ControlPlane:
         return response(environ, start_response)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="control-plane", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-endpoint", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
