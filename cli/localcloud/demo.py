@@ -117,17 +117,15 @@ def lifecycle_call(state: dict[str, Any], name: str, body: dict[str, Any]) -> An
 
 
 def main() -> int:
-    from globalctl import topology
+    from globalctl import localcloud
 
     started = time.monotonic()
-    state_dir = Path(".globalctl") / "local"
+    state_dir = localcloud.state_dir(CONFIG.resolve().parent)
     if lifecycle.running_state(state_dir):
         say("a local cloud is running: restarting it for a clean demo")
         lifecycle.down(state_dir)
-    top = topology.load(CONFIG)
-    layout = lifecycle.Layout(lifecycle.DEFAULT_BASE_PORT, {env.name: env.region for env in top.regions})
     try:
-        state = lifecycle.up(state_dir, CONFIG.resolve(), layout)
+        state = localcloud.start(CONFIG)
         say(f"local cloud up: AWS endpoint {state['endpoint']}")
         say("deploying with globalctl rollout (each step a real sam deploy --config-env <env>):")
         deploy_everything(state)

@@ -1,9 +1,11 @@
-"""The local cloud's one background process: the AWS endpoint (moto, extended), each region's API
+"""The local cloud's one background process: the AWS endpoint (moto, patched), each region's API
 server, the Lambda workers, the stream pollers, replication, Route 53 health checkers and the
-global entry. `globalctl local up` starts it; it writes its state file once everything listens and
-stops everything it started on SIGTERM.
+global entry. lifecycle.up starts it (for `globalctl local up`, the tests, chaos and the
+benchmarks); it writes its state file once everything listens and stops everything it started on
+SIGTERM. It is given its regions: it reads no samconfig.
 
-    python -m localcloud.supervisor --state-dir .globalctl/local --config samconfig.toml --base-port 4610
+    python -m localcloud.supervisor --state-dir <dir> --base-port 4610 \
+        --region euw1=eu-west-1 --region use1=us-east-1 --home-region eu-west-1
 """
 
 from __future__ import annotations
@@ -23,14 +25,6 @@ from .lifecycle import STATE_FILE, Layout
 
 ACCOUNT_ID = "123456789012"  # moto's default account: every local resource lives in it
 log = logging.getLogger("localcloud")
-
-
-def _topology(config: Path) -> tuple[dict[str, str], str]:
-    from globalctl import topology
-
-    top = topology.load(config)
-    regions = {env.name: env.region for env in top.regions}
-    return regions, top.home_region or next(iter(regions.values()))
 
 
 class LocalCloud:
@@ -141,10 +135,19 @@ def _write_state(state_dir: Path, state: dict[str, Any]) -> None:
     partial.replace(target)  # readers never see half a file
 
 
+def _region_env(value: str) -> tuple[str, str]:
+    env, _, region = value.partition("=")
+    if not env or not region:
+        raise argparse.ArgumentTypeError(f"{value!r} is not ENV=AWS_REGION")
+    return env, region
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="localcloud.supervisor")
     parser.add_argument("--state-dir", type=Path, required=True)
-    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--region", dest="regions", action="append", type=_region_env, required=True,
+                        metavar="ENV=AWS_REGION", help="a region env to serve, in canary-first order; repeat")
+    parser.add_argument("--home-region", help="where the cloud's own calls come from (default: the first region)")
     parser.add_argument("--base-port", type=int, default=0)
     # Health checkers probe at the deployed RequestInterval times this; tests use < 1 to fail over fast.
     parser.add_argument("--health-interval-scale", type=float, default=1.0)
@@ -154,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("samtranslator.metrics").setLevel(logging.ERROR)  # "unpublished metrics" on every transform
     args.state_dir.mkdir(parents=True, exist_ok=True)
-    regions, home = _topology(args.config)
+    regions = dict(args.regions)
+    home = args.home_region or next(iter(regions.values()))
     cloud = LocalCloud(args.state_dir, regions, home, args.base_port, args.health_interval_scale)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
