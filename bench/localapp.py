@@ -95,7 +95,7 @@ class App:
 
 def copy_project(target: Path, samconfig: str | None = None) -> Path:
     """The project's deployable files into target; samconfig replaces samconfig.toml's text."""
-    from localcloud import project
+    from harness import project
 
     return project.copy_project(ROOT, target, samconfig)
 

@@ -17,7 +17,8 @@ from botocore.config import Config
 
 from globalctl import localcloud, topology
 from globalctl.endpoints import http
-from localcloud import lifecycle, project
+from harness import project
+from localcloud import lifecycle
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLLOUT = ("--yes", "--bake", "0", "--gate-timeout", "10", "--skip-validate")

@@ -22,7 +22,8 @@ import pytest
 from botocore.config import Config
 
 from globalctl import localcloud
-from localcloud import lifecycle, project
+from harness import project
+from localcloud import lifecycle
 from tests.localcloud.polling import wait_until  # noqa: F401 - the tests import it from here
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -1,4 +1,5 @@
-"""`make demo`: the whole global app on the local cloud, then a smoke check a person can read.
+"""`make demo` (`python -m harness.demo`, from the project root): the whole global app on the
+local cloud, then a smoke check a person can read.
 
 Starts the local cloud (restarting it if one runs), rolls a release out with `globalctl rollout`
 (the table, every region and the routing, each a real `sam deploy --config-env <env>`, gated),
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from . import lifecycle
+from localcloud import lifecycle
 
 CONFIG = Path("samconfig.toml")
 FAILOVER_TIMEOUT_SECONDS = 120
