@@ -21,7 +21,7 @@ from .runtime.errors import FunctionNotDeployed
 from .runtime.registry import LambdaRuntime
 from .runtime.spec import FunctionSpec
 
-log = logging.getLogger("localcloud.functions")
+log = logging.getLogger("localcloud.awslambda")
 
 
 class Functions:

@@ -21,7 +21,7 @@ from moto.sqs.models import sqs_backends
 from ...invocation import InvokeOutcome
 from .poller import StreamEventSourceMapping
 
-log = logging.getLogger("localcloud.streams")
+log = logging.getLogger("localcloud.awslambda.event_source_mappings")
 
 
 class TableShardReader:

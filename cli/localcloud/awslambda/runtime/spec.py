@@ -17,7 +17,8 @@ from typing import Any, NoReturn
 from ...invocation import LATEST
 
 #: Keys Lambda refuses in a function's Environment (CreateFunction fails with
-#: InvalidParameterValueException); the moto extension can use this set to reject them too.
+#: InvalidParameterValueException); Lambda's moto patch (awslambda/patch.py) can use this set to
+#: reject them too.
 RESERVED_ENVIRONMENT_KEYS: frozenset[str] = frozenset({
     "_HANDLER",
     "_X_AMZN_TRACE_ID",
