@@ -245,8 +245,9 @@ def _children(pid: int) -> list[int]:
 
 def _stop_pid(pid: int, timeout: float | None = None) -> None:
     """SIGTERM the supervisor (it stops its workers); if it outlives the timeout, SIGKILL its process
-    group and each worker's: a worker leads its own session (awslambda/runtime/environment.py), so the
-    supervisor's group alone would leave a busy worker running. Returns once the supervisor is gone."""
+    group and each worker's: a worker leads its own session (awslambda/runtime/environment.py), so
+    the supervisor's group alone would leave a busy worker running. Returns once the supervisor is
+    gone."""
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:

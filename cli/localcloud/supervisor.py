@@ -44,7 +44,7 @@ class LocalCloud:
         from .awslambda.wiring import Functions
         from .aws_endpoint import AwsEndpoint
         from .control_api import register_control
-        from .dynamodb import patch as ddb_ext
+        from .dynamodb import patch as dynamodb_patch
         from .faults import FaultBoard
         from .hooks import hooks
         from .route53.entry import GlobalEntry
@@ -64,7 +64,7 @@ class LocalCloud:
         hooks.event_source_mappings_changed = lambda _account, _region: self.streams.sync()
         hooks.stream_record_added = self.streams.notify
 
-        self.faults = FaultBoard(self.regions, ddb_ext.set_cut)
+        self.faults = FaultBoard(self.regions, dynamodb_patch.set_cut)
         self.catalog = ApiCatalog(ACCOUNT_ID)
         self.api_servers = start_servers(self.regions, self.ports, self.catalog,
                                          FunctionInvoker(self.functions.invoke), self.faults)
@@ -105,7 +105,7 @@ class LocalCloud:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        from .dynamodb import patch as ddb_ext
+        from .dynamodb import patch as dynamodb_patch
 
         for part in reversed(self._parts):
             closer = getattr(part, "stop", None) or getattr(part, "close", None)
@@ -113,7 +113,7 @@ class LocalCloud:
                 closer()
             except Exception:  # noqa: BLE001 - stop the rest regardless
                 log.exception("stopping %s failed", type(part).__name__)
-        for group in list(ddb_ext.GROUPS.values()):
+        for group in list(dynamodb_patch.GROUPS.values()):
             group.close()
 
 
