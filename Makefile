@@ -24,7 +24,7 @@ validate: venv
 
 # The whole global app on the local cloud (no Docker, no AWS account), then a readable smoke check.
 demo: venv
-	$(BIN)/python -m localcloud.demo
+	$(BIN)/python -m harness.demo
 
 # Benchmarks (never timed tests): results in bench/results/ and the README's benchmark table.
 bench: venv

@@ -1,7 +1,8 @@
 """The global app on a throw-away local cloud, for the benchmarks that need one (rollout,
 throughput, replication_lag): a copy of the project in a temporary folder, `globalctl local up`'s
-lifecycle.up on free ports (base port 0), the environment `globalctl local env` prints, the real
-`globalctl rollout` to deploy it, and lifecycle.down in a finally block whatever happens.
+globalctl.localcloud.start on free ports (base port 0), the environment `globalctl local env`
+prints, the real `globalctl rollout` to deploy it, and lifecycle.down in a finally block whatever
+happens.
 
 Health checkers run at their deployed interval (scale 1.0): nothing here waits on a failover, and
 the benchmarks should see the checkers' load as a user's cloud would.
@@ -94,7 +95,7 @@ class App:
 
 def copy_project(target: Path, samconfig: str | None = None) -> Path:
     """The project's deployable files into target; samconfig replaces samconfig.toml's text."""
-    from localcloud import project
+    from harness import project
 
     return project.copy_project(ROOT, target, samconfig)
 
@@ -102,19 +103,17 @@ def copy_project(target: Path, samconfig: str | None = None) -> Path:
 @contextlib.contextmanager
 def local_cloud(prefix: str, samconfig: str | None = None) -> Iterator[App]:
     """A started local cloud serving a copy of the project (nothing deployed yet); always stopped."""
-    from globalctl import topology
+    from globalctl import localcloud
     from localcloud import lifecycle
 
     with tempfile.TemporaryDirectory(prefix=f"bench-{prefix}-") as folder:
         project = copy_project(Path(folder), samconfig)
         config = project / "samconfig.toml"
-        layout = lifecycle.Layout(0, {env.name: env.region for env in topology.load(config).regions})
-        state_dir = project / ".globalctl" / "local"
-        state = lifecycle.up(state_dir, config, layout)
+        state = localcloud.start(config, 0)
         try:
             yield App(project, config, state)
         finally:
-            lifecycle.down(state_dir)
+            lifecycle.down(localcloud.state_dir(project))
 
 
 @contextlib.contextmanager

@@ -1,5 +1,5 @@
-"""The local cloud the chaos scenarios run on: a copy of the project, `lifecycle.up`, one
-`globalctl rollout`, the replicas read straight from each region's DynamoDB, faults and heal
+"""The local cloud the chaos scenarios run on: a copy of the project, `globalctl.localcloud.start`,
+one `globalctl rollout`, the replicas read straight from each region's DynamoDB, faults and heal
 through the control endpoint. Everything is loopback; `close()` stops every process it started."""
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 
-from globalctl import topology
+from globalctl import localcloud, topology
 from globalctl.endpoints import http
-from localcloud import lifecycle, project
+from harness import project
+from localcloud import lifecycle
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLLOUT = ("--yes", "--bake", "0", "--gate-timeout", "10", "--skip-validate")
@@ -35,12 +36,10 @@ class ChaosCloud:
         project.copy_project(ROOT, self.project)
         self.config = self.project / "samconfig.toml"
         self.topology = topology.load(self.config)
-        self.state_dir = self.project / ".globalctl" / "local"
-        layout = lifecycle.Layout(0, {env.name: env.region for env in self.topology.regions})
+        self.state_dir = localcloud.state_dir(self.project)
         self.state: dict[str, Any] = {}
         try:
-            self.state = lifecycle.up(self.state_dir, self.config, layout, timeout=60,
-                                      health_interval_scale=health_interval_scale)
+            self.state = localcloud.start(self.config, 0, timeout=60, health_interval_scale=health_interval_scale)
         except BaseException:
             self.close()
             raise

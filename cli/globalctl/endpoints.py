@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TIMEOUT_SECONDS = 10.0
 
 
@@ -35,12 +34,14 @@ class Response:
 
 def local_cloud_state(config_path: Path) -> dict[str, Any] | None:
     """The running local cloud's state when this process targets it, else None."""
+    from globalctl.localcloud import LOOPBACK, state_dir
+
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
     if urlparse(endpoint).hostname not in LOOPBACK:
         return None
     from localcloud import lifecycle
 
-    state = lifecycle.running_state(config_path.resolve().parent / ".globalctl" / "local")
+    state = lifecycle.running_state(state_dir(config_path.resolve().parent))
     return state if state and state.get("ready") else None
 
 

@@ -1,5 +1,10 @@
 """What `globalctl local` works through: the state directory beside samconfig, the lifecycle, and
-the supervisor's control calls (plain HTTP on loopback)."""
+the supervisor's control calls (plain HTTP on loopback).
+
+The one owner of globalctl's conventions for the local cloud: where its state lives
+(`state_dir`) and which regions it serves (`start`, from samconfig's topology). The emulator
+(cli/localcloud/) is given both and imports nothing from globalctl; the demo, the tests, chaos and
+the benchmarks start it through `start` too."""
 
 from __future__ import annotations
 
@@ -14,12 +19,35 @@ from urllib.parse import urlparse
 import typer
 
 from globalctl import topology
-from globalctl.endpoints import LOOPBACK
 from globalctl.exceptions import LocalCloudError, LocalCloudNotRunning, UsageError
 from globalctl.inputs import region_env
+from localcloud import lifecycle
 
-STATE_DIR = Path(".globalctl") / "local"
 CONTROL_TIMEOUT_SECONDS = 30.0
+# The hosts a local cloud's endpoint may name: control calls go nowhere else, and globalctl treats
+# an AWS_ENDPOINT_URL on one of them as pointing at the local cloud (globalctl.endpoints).
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def state_dir(project_root: Path) -> Path:
+    """Where the local cloud of the project in project_root (the folder of its samconfig) keeps its
+    state file, logs and function code."""
+    return project_root / ".globalctl" / "local"
+
+
+def start(config_path: Path, base_port: int = lifecycle.DEFAULT_BASE_PORT,
+          timeout: float = lifecycle.START_TIMEOUT_SECONDS, health_interval_scale: float = 1.0) -> dict[str, Any]:
+    """Start the local cloud of the project whose samconfig is config_path: its region envs (in
+    samconfig order), its home region, in its state dir; the cloud's state once everything listens.
+    Raises lifecycle.LocalCloudError; UsageError when the fixed ports would leave 1..65535."""
+    top = topology.load(config_path)
+    layout = lifecycle.Layout(base_port, {env.name: env.region for env in top.regions})
+    last = max(layout.ports().values(), default=0)
+    if layout.base_port < 0 or last > 65535:  # else bind() raises OverflowError, not a clear line
+        raise UsageError(f"--base-port {layout.base_port}: the local cloud needs ports {layout.base_port}.."
+                         f"{last}, all within 1..65535 (or 0 for free ports)")
+    return lifecycle.up(state_dir(config_path.resolve().parent), layout, top.home_region, timeout,
+                        health_interval_scale)
 
 
 @dataclass
@@ -33,45 +61,31 @@ class LocalCloudContext:
 
     @property
     def state_dir(self) -> Path:
-        return self.config_path.resolve().parent / STATE_DIR
+        return state_dir(self.config_path.resolve().parent)
 
     def _topology(self) -> topology.Topology:
         return topology.load(self.config_path)
 
     def up(self, base_port: int | None, timeout: float, health_interval_scale: float = 1.0) -> dict[str, Any]:
-        from localcloud import lifecycle
-
-        top = self._topology()
-        layout = lifecycle.Layout(lifecycle.DEFAULT_BASE_PORT if base_port is None else base_port,
-                                  {env.name: env.region for env in top.regions})
-        last = max(layout.ports().values(), default=0)
-        if layout.base_port < 0 or last > 65535:  # else bind() raises OverflowError, not a clear line
-            raise UsageError(f"--base-port {layout.base_port}: the local cloud needs ports {layout.base_port}.."
-                             f"{last}, all within 1..65535 (or 0 for free ports)")
         try:
-            return lifecycle.up(self.state_dir, self.config_path.resolve(), layout, timeout, health_interval_scale)
+            return start(self.config_path, lifecycle.DEFAULT_BASE_PORT if base_port is None else base_port,
+                         timeout, health_interval_scale)
         except lifecycle.LocalCloudError as error:
             raise LocalCloudError(str(error)) from None
 
     def down(self) -> dict[str, Any]:
-        from localcloud import lifecycle
-
         try:
             return lifecycle.down(self.state_dir)
         except lifecycle.LocalCloudError as error:
             raise LocalCloudError(str(error)) from None
 
     def state(self) -> dict[str, Any]:
-        from localcloud import lifecycle
-
         state = lifecycle.running_state(self.state_dir)
         if not state or not state.get("ready"):
             raise LocalCloudNotRunning()
         return state
 
     def environment(self) -> dict[str, str]:
-        from localcloud import lifecycle
-
         return lifecycle.client_environment(self.state())
 
     def call(self, name: str, body: dict[str, Any] | None = None) -> Any:

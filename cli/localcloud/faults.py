@@ -1,4 +1,5 @@
-"""The faults injected into regions: one per region env at most, set and cleared by the CLI.
+"""The faults injected into regions: one per region env at most, set and cleared by the CLI
+(through the supervisor's control calls), read by each region's API server and by replication.
 
 outage: the region's API and health endpoint stop answering and its replication is cut;
 partition: replication only; slow: added latency on every API request; errors: a share of 5xx.
@@ -8,12 +9,20 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Literal, get_args
 
-from .apigw.contracts import Fault
-
-KINDS = ("outage", "partition", "slow", "errors")
+FaultKind = Literal["outage", "partition", "slow", "errors"]
+KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 CUTS_REPLICATION = ("outage", "partition")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """The fault injected into one region; the API servers read it on every request."""
+
+    kind: FaultKind
+    latency_ms: int = 0
+    error_rate: float = 0.0
 
 
 class UnknownRegion(ValueError):

@@ -1,8 +1,10 @@
 """Start, find and stop the local cloud: one supervisor process in the background, found by its
 state file, stopped by the PID it recorded.
 
-The state file (.globalctl/local/state.json) is written by the supervisor once every listener
-is up; `up` waits for it. A state file whose PID is gone, or belongs to another program, is stale.
+The caller names the state directory (globalctl keeps it beside samconfig.toml) and the regions
+to serve; the emulator knows nothing of samconfig. The state file (<state dir>/state.json) is
+written by the supervisor once every listener is up; `up` waits for it. A state file whose PID is
+gone, or belongs to another program, is stale.
 """
 
 from __future__ import annotations
@@ -134,13 +136,29 @@ def _one_start_at_a_time(state_dir: Path) -> Iterator[None]:
         yield
 
 
-def up(state_dir: Path, config: Path, layout: Layout, timeout: float = START_TIMEOUT_SECONDS,
+def up(state_dir: Path, layout: Layout, home_region: str | None = None, timeout: float = START_TIMEOUT_SECONDS,
        health_interval_scale: float = 1.0) -> dict[str, Any]:
+    """Start the cloud serving layout.regions (env name -> AWS region) and return its state once
+    everything listens. home_region: where the cloud's own calls come from (the global entry's
+    default client location, the workers' LOCALCLOUD_HOME_REGION); None: the first region's."""
     with _one_start_at_a_time(state_dir):
-        return _up(state_dir, config, layout, timeout, health_interval_scale)
+        return _up(state_dir, layout, home_region, timeout, health_interval_scale)
 
 
-def _up(state_dir: Path, config: Path, layout: Layout, timeout: float, health_interval_scale: float) -> dict[str, Any]:
+def _supervisor_arguments(state_dir: Path, layout: Layout, home_region: str | None,
+                         health_interval_scale: float) -> list[str]:
+    """The supervisor's command line after `python -m localcloud.supervisor`."""
+    arguments = ["--state-dir", str(state_dir), "--base-port", str(layout.base_port),
+                 "--health-interval-scale", str(health_interval_scale)]
+    for env, region in layout.regions.items():
+        arguments += ["--region", f"{env}={region}"]
+    if home_region:
+        arguments += ["--home-region", home_region]
+    return arguments
+
+
+def _up(state_dir: Path, layout: Layout, home_region: str | None, timeout: float,
+        health_interval_scale: float) -> dict[str, Any]:
     state = running_state(state_dir)
     if state is not None:
         raise LocalCloudError(f"the local cloud is already running (pid {state['pid']}, endpoint "
@@ -152,8 +170,8 @@ def _up(state_dir: Path, config: Path, layout: Layout, timeout: float, health_in
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / LOG_FILE
-    command = [sys.executable, "-m", SUPERVISOR_MODULE, "--state-dir", str(state_dir), "--config", str(config),
-               "--base-port", str(layout.base_port), "--health-interval-scale", str(health_interval_scale)]
+    command = [sys.executable, "-m", SUPERVISOR_MODULE,
+               *_supervisor_arguments(state_dir, layout, home_region, health_interval_scale)]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True, close_fds=True, env=_supervisor_env())
@@ -227,8 +245,9 @@ def _children(pid: int) -> list[int]:
 
 def _stop_pid(pid: int, timeout: float | None = None) -> None:
     """SIGTERM the supervisor (it stops its workers); if it outlives the timeout, SIGKILL its process
-    group and each worker's: a worker leads its own session (lambda_runtime.environment), so the
-    supervisor's group alone would leave a busy worker running. Returns once the supervisor is gone."""
+    group and each worker's: a worker leads its own session (awslambda/runtime/environment.py), so
+    the supervisor's group alone would leave a busy worker running. Returns once the supervisor is
+    gone."""
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:

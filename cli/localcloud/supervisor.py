@@ -1,9 +1,11 @@
-"""The local cloud's one background process: the AWS endpoint (moto, extended), each region's API
+"""The local cloud's one background process: the AWS endpoint (moto, patched), each region's API
 server, the Lambda workers, the stream pollers, replication, Route 53 health checkers and the
-global entry. `globalctl local up` starts it; it writes its state file once everything listens and
-stops everything it started on SIGTERM.
+global entry. lifecycle.up starts it (for `globalctl local up`, the tests, chaos and the
+benchmarks); it writes its state file once everything listens and stops everything it started on
+SIGTERM. It is given its regions: it reads no samconfig.
 
-    python -m localcloud.supervisor --state-dir .globalctl/local --config samconfig.toml --base-port 4610
+    python -m localcloud.supervisor --state-dir <dir> --base-port 4610 \
+        --region euw1=eu-west-1 --region use1=us-east-1 --home-region eu-west-1
 """
 
 from __future__ import annotations
@@ -25,14 +27,6 @@ ACCOUNT_ID = "123456789012"  # moto's default account: every local resource live
 log = logging.getLogger("localcloud")
 
 
-def _topology(config: Path) -> tuple[dict[str, str], str]:
-    from globalctl import topology
-
-    top = topology.load(config)
-    regions = {env.name: env.region for env in top.regions}
-    return regions, top.home_region or next(iter(regions.values()))
-
-
 class LocalCloud:
     def __init__(self, state_dir: Path, regions: dict[str, str], home_region: str, base_port: int,
                  health_interval_scale: float = 1.0):
@@ -45,21 +39,21 @@ class LocalCloud:
         self._parts: list[Any] = []
 
     def start(self) -> dict[str, Any]:
-        from .apis import ApiCatalog, FunctionInvoker, start_servers
-        from .control import register_control
-        from .control_plane import ControlPlane
-        from .dns import Dns
+        from .apigatewayv2.wiring import ApiCatalog, FunctionInvoker, start_servers
+        from .awslambda.event_source_mappings.wiring import StreamMappings
+        from .awslambda.wiring import Functions
+        from .aws_endpoint import AwsEndpoint
+        from .control_api import register_control
+        from .dynamodb import patch as dynamodb_patch
         from .faults import FaultBoard
-        from .functions import Functions
-        from .moto_ext import dynamodb as ddb_ext
-        from .moto_ext.hooks import hooks
+        from .hooks import hooks
         from .route53.entry import GlobalEntry
-        from .streams import StreamMappings
+        from .route53.wiring import Dns
 
-        self.control = ControlPlane(port=self.ports.get("endpoint", 0))
-        self._parts.append(self.control)
-        hooks.endpoint_url = self.control.url
-        self.functions = Functions(_worker_env(self.control.url, self.home_region), self.state_dir)
+        self.endpoint = AwsEndpoint(port=self.ports.get("endpoint", 0))
+        self._parts.append(self.endpoint)
+        hooks.endpoint_url = self.endpoint.url
+        self.functions = Functions(_worker_env(self.endpoint.url, self.home_region), self.state_dir)
         self._parts.append(self.functions)
         hooks.invoke = self.functions.invoke
         hooks.function_changed = self.functions.changed
@@ -70,7 +64,7 @@ class LocalCloud:
         hooks.event_source_mappings_changed = lambda _account, _region: self.streams.sync()
         hooks.stream_record_added = self.streams.notify
 
-        self.faults = FaultBoard(self.regions, ddb_ext.set_cut)
+        self.faults = FaultBoard(self.regions, dynamodb_patch.set_cut)
         self.catalog = ApiCatalog(ACCOUNT_ID)
         self.api_servers = start_servers(self.regions, self.ports, self.catalog,
                                          FunctionInvoker(self.functions.invoke), self.faults)
@@ -88,7 +82,7 @@ class LocalCloud:
         self._parts.append(self.entry)
 
         register_control(self)
-        self.control.start()
+        self.endpoint.start()
         return self.describe()
 
     def describe(self) -> dict[str, Any]:
@@ -96,14 +90,14 @@ class LocalCloud:
             "pid": os.getpid(),
             "ready": True,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "endpoint": self.control.url,
+            "endpoint": self.endpoint.url,
             "global_url": self.entry.url,
             "home_region": self.home_region,
             "account_id": ACCOUNT_ID,
             "health_interval_scale": self.health_interval_scale,
             "regions": {env: {"region": region, "api_url": self.api_servers[env].url}
                         for env, region in self.regions.items()},
-            "ports": {"endpoint": self.control.port, "global": self.entry.port,
+            "ports": {"endpoint": self.endpoint.port, "global": self.entry.port,
                       **{env: server.port for env, server in self.api_servers.items()}},
         }
 
@@ -111,7 +105,7 @@ class LocalCloud:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        from .moto_ext import dynamodb as ddb_ext
+        from .dynamodb import patch as dynamodb_patch
 
         for part in reversed(self._parts):
             closer = getattr(part, "stop", None) or getattr(part, "close", None)
@@ -119,7 +113,7 @@ class LocalCloud:
                 closer()
             except Exception:  # noqa: BLE001 - stop the rest regardless
                 log.exception("stopping %s failed", type(part).__name__)
-        for group in list(ddb_ext.GROUPS.values()):
+        for group in list(dynamodb_patch.GROUPS.values()):
             group.close()
 
 
@@ -141,10 +135,19 @@ def _write_state(state_dir: Path, state: dict[str, Any]) -> None:
     partial.replace(target)  # readers never see half a file
 
 
+def _region_env(value: str) -> tuple[str, str]:
+    env, _, region = value.partition("=")
+    if not env or not region:
+        raise argparse.ArgumentTypeError(f"{value!r} is not ENV=AWS_REGION")
+    return env, region
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="localcloud.supervisor")
     parser.add_argument("--state-dir", type=Path, required=True)
-    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--region", dest="regions", action="append", type=_region_env, required=True,
+                        metavar="ENV=AWS_REGION", help="a region env to serve, in canary-first order; repeat")
+    parser.add_argument("--home-region", help="where the cloud's own calls come from (default: the first region)")
     parser.add_argument("--base-port", type=int, default=0)
     # Health checkers probe at the deployed RequestInterval times this; tests use < 1 to fail over fast.
     parser.add_argument("--health-interval-scale", type=float, default=1.0)
@@ -154,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("samtranslator.metrics").setLevel(logging.ERROR)  # "unpublished metrics" on every transform
     args.state_dir.mkdir(parents=True, exist_ok=True)
-    regions, home = _topology(args.config)
+    regions = dict(args.regions)
+    home = args.home_region or next(iter(regions.values()))
     cloud = LocalCloud(args.state_dir, regions, home, args.base_port, args.health_interval_scale)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

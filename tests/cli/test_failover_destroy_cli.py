@@ -20,7 +20,7 @@ from botocore.config import Config
 from typer.testing import CliRunner
 
 from globalctl.main import app
-from localcloud.control_plane import ControlPlane
+from localcloud.aws_endpoint import AwsEndpoint
 from tests.templates.conftest import ROOT
 
 REGIONS = {"euw1": "eu-west-1", "use1": "us-east-1", "apse1": "ap-southeast-1"}
@@ -46,8 +46,8 @@ def unique(prefix: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def control_plane() -> Iterator[ControlPlane]:
-    plane = ControlPlane(port=0)
+def control_plane() -> Iterator[AwsEndpoint]:
+    plane = AwsEndpoint(port=0)
     plane.start()
     try:
         yield plane
@@ -101,7 +101,7 @@ def health() -> Iterator[Health]:
 class Cloud:
     """One test's topology on the control plane: a samconfig with unique names, and clients."""
 
-    def __init__(self, plane: ControlPlane, root: Path):
+    def __init__(self, plane: AwsEndpoint, root: Path):
         self.plane = plane
         self.stack = unique("gb")
         self.table = unique("items")
@@ -170,7 +170,7 @@ class Cloud:
 
 
 @pytest.fixture
-def cloud(control_plane: ControlPlane, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
+def cloud(control_plane: AwsEndpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     monkeypatch.setenv("AWS_ENDPOINT_URL", control_plane.url)
     made = Cloud(control_plane, tmp_path)
     try:
@@ -178,7 +178,7 @@ def cloud(control_plane: ControlPlane, tmp_path: Path, monkeypatch: pytest.Monke
     finally:
         # The table's DeletionPolicy is Retain: its replication group outlives the stack in moto's
         # process-global registry until the table stack is made again; stop its threads here.
-        from localcloud.moto_ext import dynamodb as global_tables
+        from localcloud.dynamodb import patch as global_tables
 
         group = global_tables.GROUPS.pop((ACCOUNT, made.table), None)
         if group is not None:
@@ -363,7 +363,7 @@ def test_a_stack_that_fails_to_delete_stops_destroy_with_one_line(cloud, health)
         assert "protected against deletion" in line
         assert all(cloud.exists(cloud.stack, region) for region in REGIONS.values())  # stopped at the first
     finally:
-        from localcloud.moto_ext import dynamodb as global_tables
+        from localcloud.dynamodb import patch as global_tables
 
         group = global_tables.GROUPS.pop((ACCOUNT, blocked), None)
         if group is not None:

@@ -34,6 +34,7 @@ import pytest
 from typer.testing import CliRunner
 
 from globalctl.exceptions import LocalCloudError
+from globalctl.localcloud import state_dir
 from globalctl.main import app
 from localcloud import lifecycle
 from tests.templates.conftest import ROOT
@@ -170,7 +171,7 @@ class Project:
 
     @property
     def state_dir(self) -> Path:
-        return self.root / ".globalctl" / "local"
+        return state_dir(self.root)
 
     @property
     def state_file(self) -> Path:
@@ -461,7 +462,7 @@ def test_status_with_a_stale_state_file_is_not_running(tmp_path, stale):
 @pytest.mark.slow
 def test_a_recorded_pid_now_serving_another_project_is_left_alone(tmp_path):
     project = Project.make(tmp_path)
-    elsewhere = tmp_path / "other-project" / ".globalctl" / "local"
+    elsewhere = state_dir(tmp_path / "other-project")
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", lifecycle.SUPERVISOR_MODULE,
                               "--state-dir", str(elsewhere)], start_new_session=True)
     try:

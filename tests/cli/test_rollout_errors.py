@@ -28,9 +28,9 @@ def project(tmp_path: Path) -> Path:
 @pytest.fixture
 def endpoint(monkeypatch: pytest.MonkeyPatch):
     """An empty local control plane (no stacks), and fresh boto3 clients pointed at it."""
-    from localcloud.control_plane import ControlPlane
+    from localcloud.aws_endpoint import AwsEndpoint
 
-    plane = ControlPlane(port=0)
+    plane = AwsEndpoint(port=0)
     plane.start()
     monkeypatch.setenv("AWS_ENDPOINT_URL", plane.url)
     aws.client.cache_clear()

@@ -9,7 +9,7 @@ built from real pieces:
   goes to the others through ``ReplicationGroup`` (last writer wins), whose applies land in the
   receiving region's shard too: every replica's stream carries every write, local or replicated;
 - its event source mapping, stepped here as Lambda's poller does it: the FilterCriteria from
-  regional/stream.yaml (``localcloud.dynamodb.filters``) applied before batching, batch sizes and
+  regional/stream.yaml (``localcloud.awslambda.event_source_mappings.filters``) applied before batching, batch sizes and
   lost invocation responses chosen by hypothesis, and ReportBatchItemFailures honoured by
   retrying from the lowest failed sequence number ("Lambda uses the record with the lowest
   sequence number as the checkpoint and retries all records starting from that checkpoint",
@@ -59,8 +59,9 @@ from api import store
 from common import aws
 from common.items import iso_millis
 from common.observability import logger
-from localcloud.dynamodb import EVENTUAL, FilterCriteria, ListShardReader, ReplicationGroup
-from localcloud.dynamodb.stream_event import lambda_event, sequence_of
+from localcloud.awslambda.event_source_mappings import FilterCriteria, lambda_event
+from localcloud.dynamodb import EVENTUAL, ListShardReader, ReplicationGroup
+from localcloud.dynamodb.streams import sequence_of
 from stream.app import handler as stream_handler
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,17 +1,18 @@
-"""DynamoDB data planes moto lacks: global-table replication and stream event source mappings.
+"""DynamoDB on the local cloud: its moto patch, global-table replication and stream records.
 
+- ``patch``: the moto patch (AWS::DynamoDB::GlobalTable with real replication, MRSC refusals,
+  per-replica settings, one stream record per UpdateItem in the table's own region); it imports
+  moto and is not exported here;
 - ``replication``: ReplicationGroup replicates a global table's items between its Regional
-  replicas (EVENTUAL last-writer-wins, or STRONG with a quorum), with cut/restore fault injection.
-- ``esm``: StreamEventSourceMapping polls a stream shard and invokes a function the way Lambda's
-  poller does (filtering, batching, partial batch responses, bisection, on-failure destinations).
-- ``filters``: Lambda's FilterCriteria pattern matching.
-- ``stream_event``: stream record shapes, the ShardReader protocol and an in-memory shard.
+  replicas (EVENTUAL last-writer-wins, or STRONG with a quorum), with cut/restore fault injection;
+  ``replicating()`` is the one "this write arrived from another replica" flag;
+- ``streams``: stream record shapes, the ShardReader protocol and an in-memory shard.
+
+Lambda's pollers of these streams are Lambda's event source mappings: localcloud.awslambda.
 """
 
 from __future__ import annotations
 
-from .esm import EsmStats, InvalidEventSourceMapping, StreamEventSourceMapping, StreamMappingConfig
-from .filters import FilterCriteria, InvalidFilterPattern
 from .replication import (
     EVENTUAL,
     STRONG,
@@ -25,25 +26,18 @@ from .replication import (
     replicating,
     validate_topology,
 )
-from .stream_event import InvokeOutcome, ListShardReader, ShardReader, make_stream_record
+from .streams import ListShardReader, ShardReader, make_stream_record
 
 __all__ = [
     "EVENTUAL",
     "STRONG",
-    "EsmStats",
-    "FilterCriteria",
-    "InvalidEventSourceMapping",
-    "InvalidFilterPattern",
     "InvalidTopology",
-    "InvokeOutcome",
     "ListShardReader",
     "QuorumUnavailable",
     "ReplicatedWriteConflict",
     "ReplicationError",
     "ReplicationGroup",
     "ShardReader",
-    "StreamEventSourceMapping",
-    "StreamMappingConfig",
     "StrongWrite",
     "WriteStamp",
     "make_stream_record",

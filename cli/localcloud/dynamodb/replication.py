@@ -60,7 +60,8 @@ def replicating() -> bool:
 
 
 @contextlib.contextmanager
-def _replicating_scope() -> Iterator[None]:
+def replicating_scope() -> Iterator[None]:
+    """Mark this thread's writes as replicated ones while the block runs."""
     token = _replicating.set(True)
     try:
         yield
@@ -217,7 +218,7 @@ class ReplicationGroup:
                 self._last_ts[region] = 0
             for key, image in seed:
                 ident = item_key(key)
-                with _replicating_scope():
+                with replicating_scope():
                     self._apply(region, key, image)
             # Every version the source knows, deletes included: without a deleted item's stamp an
             # older write still on its way would bring the item back in this replica only.
@@ -501,7 +502,7 @@ class ReplicationGroup:
                 with self._cond:
                     self._counters["superseded"] += 1
                 return
-            with _replicating_scope():
+            with replicating_scope():
                 self._apply(dst, change.key, change.image)
             versions[ident] = change.stamp
             with self._cond:

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, NamedTuple
 
+from localcloud.loopback import NonLoopbackTarget, require_loopback
 from localcloud.route53 import latency
-from localcloud.route53.loopback import NonLoopbackTarget, require_loopback
 from localcloud.route53.routing import Answer, Rng
 
 log = logging.getLogger(__name__)

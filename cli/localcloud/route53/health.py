@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Mapping
 
-from localcloud.route53.loopback import NonLoopbackTarget, require_loopback
+from localcloud.loopback import NonLoopbackTarget, require_loopback
 
 TargetFn = Callable[[str, int, str], "tuple[str, int] | None"]
 

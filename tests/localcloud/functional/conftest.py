@@ -1,8 +1,9 @@
-"""One extended moto control plane on loopback for the functional tests of `localcloud.moto_ext`.
+"""One extended moto control plane on loopback for the functional tests of the services' moto
+patches (`localcloud.<service>.patch`, `localcloud.cloudformation`).
 
-`ControlPlane()` installs the extensions into moto for the rest of the process, so these tests
+`AwsEndpoint()` installs the patches into moto for the rest of the process, so these tests
 cannot compare with plain moto side by side; each asserts the AWS behaviour plain moto 5.2.5 lacks
-(module docstrings of moto_ext and /work/shared/design.md, "measured gaps").
+(module docstrings of the patches and ../shared/design.md, "measured gaps").
 moto's state is process-global: every test names its resources with `unique()`.
 """
 
@@ -16,9 +17,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from localcloud.control_plane import ControlPlane
+from localcloud.aws_endpoint import AwsEndpoint
 from tests.localcloud.polling import wait_until
-from localcloud.moto_ext.hooks import hooks
+from localcloud.hooks import hooks
 
 ACCOUNT = "123456789012"  # moto's default account
 NO_RETRY = Config(retries={"total_max_attempts": 1})
@@ -37,8 +38,8 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: floa
 
 
 @pytest.fixture(scope="session")
-def control_plane() -> Iterator[ControlPlane]:
-    cp = ControlPlane(port=0)
+def control_plane() -> Iterator[AwsEndpoint]:
+    cp = AwsEndpoint(port=0)
     cp.start()
     try:
         yield cp
@@ -47,13 +48,13 @@ def control_plane() -> Iterator[ControlPlane]:
 
 
 @pytest.fixture(autouse=True)
-def _endpoint(control_plane: ControlPlane, monkeypatch: pytest.MonkeyPatch) -> None:
+def _endpoint(control_plane: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> None:
     # Custom resources PUT their answer under this URL; each test gets the hooks back as it found them.
     monkeypatch.setattr(hooks, "endpoint_url", control_plane.url)
 
 
 @pytest.fixture
-def aws(control_plane: ControlPlane) -> Callable[..., Any]:
+def aws(control_plane: AwsEndpoint) -> Callable[..., Any]:
     """aws("lambda", "eu-west-1") -> a boto3 client on the local endpoint, no retries."""
 
     def client(service: str, region: str = "eu-west-1") -> Any:

@@ -1,4 +1,4 @@
-"""localcloud.moto_ext.apigatewayv2: HTTP APIs declared in templates become real API Gateway v2 state.
+"""localcloud.apigatewayv2.patch: HTTP APIs declared in templates become real API Gateway v2 state.
 
 Plain moto 5.2.5 has no CloudFormation model for AWS::ApiGatewayV2::* and silently creates nothing
 (/work/shared/design.md, "measured gaps"), so get_routes / get_stages would find no API at all.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from localcloud.moto_ext.apigatewayv2 import REGIONAL_ZONE_IDS
+from localcloud.apigatewayv2.patch import REGIONAL_ZONE_IDS
 
 from .conftest import ACCOUNT, unique
 

@@ -1,4 +1,4 @@
-"""localcloud.moto_ext.awslambda: Invoke runs through the local runtime; every change is announced.
+"""localcloud.awslambda.patch: Invoke runs through the local runtime; every change is announced.
 
 Plain moto 5.2.5 without Docker answers Invoke with a canned error payload and tells nobody when a
 function or an event source mapping changes (/work/shared/design.md, "measured gaps").
@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from localcloud.moto_ext.hooks import hooks
+from localcloud.hooks import hooks
+from localcloud.invocation import InvokeOutcome
 
 from .conftest import ACCOUNT, unique
 
@@ -58,7 +59,7 @@ def function(aws) -> str:
 
 
 def test_invoke_runs_the_local_runtime_and_returns_its_payload(aws, function, monkeypatch):
-    runtime = Recorder(result=(b'{"answer": 42}', None))
+    runtime = Recorder(result=InvokeOutcome(b'{"answer": 42}'))
     monkeypatch.setattr(hooks, "invoke", runtime)
 
     response = aws("lambda", REGION).invoke(FunctionName=function, Payload=json.dumps({"question": "?"}).encode())
@@ -70,7 +71,7 @@ def test_invoke_runs_the_local_runtime_and_returns_its_payload(aws, function, mo
 
 def test_a_handler_error_comes_back_as_function_error(aws, function, monkeypatch):
     failure = {"errorMessage": "boom", "errorType": "ValueError"}
-    monkeypatch.setattr(hooks, "invoke", Recorder(result=(json.dumps(failure).encode(), "Unhandled")))
+    monkeypatch.setattr(hooks, "invoke", Recorder(result=InvokeOutcome(json.dumps(failure).encode(), "Unhandled")))
 
     response = aws("lambda", REGION).invoke(FunctionName=function, Payload=b"{}")
     assert response["FunctionError"] == "Unhandled"
@@ -78,7 +79,7 @@ def test_a_handler_error_comes_back_as_function_error(aws, function, monkeypatch
 
 
 def test_an_event_invocation_is_accepted_with_202(aws, function, monkeypatch):
-    runtime = Recorder(result=(b'"ignored"', None))
+    runtime = Recorder(result=InvokeOutcome(b'"ignored"'))
     monkeypatch.setattr(hooks, "invoke", runtime)
 
     response = aws("lambda", REGION).invoke(FunctionName=function, InvocationType="Event", Payload=b'{"n": 1}')

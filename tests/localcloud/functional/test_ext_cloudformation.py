@@ -1,4 +1,4 @@
-"""localcloud.moto_ext.cloudformation: CloudFormation behaviour `sam deploy` relies on and moto 5.2.5 lacks.
+"""localcloud.cloudformation: CloudFormation behaviour `sam deploy` relies on and moto 5.2.5 lacks.
 
 Each test asserts on the resources a stack made (or removed), never only on a status moto could
 report without doing the work. Plain moto ignores the SAM transform, gives change-set stacks no
@@ -21,7 +21,8 @@ from urllib.parse import urlparse
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.moto_ext.hooks import hooks
+from localcloud.hooks import hooks
+from localcloud.invocation import InvokeOutcome
 
 from .conftest import ACCOUNT, unique
 
@@ -264,7 +265,7 @@ class Provider:
         self._lock = threading.Lock()
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
 
-    def __call__(self, function_arn: str, event: dict[str, Any]) -> tuple[bytes, str | None]:
+    def __call__(self, function_arn: str, event: dict[str, Any]) -> InvokeOutcome:
         with self._lock:
             self.requests.append((function_arn, event))
         props = event["ResourceProperties"]
@@ -281,7 +282,7 @@ class Provider:
                                          headers={"Content-Type": ""})
         with self._opener.open(request, timeout=5) as response:
             assert response.status == 200
-        return b"null", None
+        return InvokeOutcome()
 
     def types(self) -> list[str]:
         return [event["RequestType"] for _, event in self.requests]

@@ -1,4 +1,4 @@
-"""localcloud.moto_ext.cloudwatch: AWS::CloudWatch::Alarm in templates becomes a real alarm.
+"""localcloud.cloudwatch.patch: AWS::CloudWatch::Alarm in templates becomes a real alarm.
 
 Plain moto 5.2.5 has PutMetricAlarm but no CloudFormation model for alarms: a stack reports
 CREATE_COMPLETE and describe_alarms finds nothing (/work/shared/design.md, "measured gaps"), so a

@@ -1,4 +1,4 @@
-"""localcloud.moto_ext.dynamodb: AWS::DynamoDB::GlobalTable (version 2019.11.21) with real replication.
+"""localcloud.dynamodb.patch: AWS::DynamoDB::GlobalTable (version 2019.11.21) with real replication.
 
 Plain moto 5.2.5 skips the GlobalTable type (no table in any region), never replicates, and writes
 awsRegion "us-east-1" into every stream record (/work/shared/design.md, "measured gaps").
@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterator
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.moto_ext import dynamodb as ext
+from localcloud.dynamodb import patch as ext
+from localcloud.invocation import InvokeOutcome
 
 from .conftest import ACCOUNT, unique, wait_for
 
@@ -175,7 +176,7 @@ def test_stream_records_stay_for_the_local_pollers_and_carry_the_table_region(aw
     added: list[tuple[str, str, str]] = []
     invoked: list[str] = []
     monkeypatch.setattr(ext.hooks, "stream_record_added", lambda *args: added.append(args))
-    monkeypatch.setattr(ext.hooks, "invoke", lambda arn, event: invoked.append(arn) or (b"null", None))
+    monkeypatch.setattr(ext.hooks, "invoke", lambda arn, event: invoked.append(arn) or InvokeOutcome())
     stream_arn = aws("dynamodb", region).create_table(
         TableName=table, BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
@@ -240,7 +241,7 @@ def test_a_replica_added_by_a_stack_update_is_backfilled_and_a_removed_one_goes(
 def test_deleting_a_replica_table_takes_it_out_of_its_global_table(aws, stacks):
     # Without the hook the deleted region stayed in the replication group: its links kept running
     # and the surviving replicas still listed it as ACTIVE.
-    from localcloud.moto_ext.dynamodb import group_for
+    from localcloud.dynamodb.patch import group_for
 
     name = unique("leaving")
     stacks("eu-west-1").create(name, {"Resources": {"Table": {"Type": "AWS::DynamoDB::GlobalTable", "Properties": {
@@ -261,7 +262,7 @@ def test_deleting_a_replica_table_takes_it_out_of_its_global_table(aws, stacks):
 def test_replica_updates_delete_the_other_replicas_of_a_strong_table(aws, stacks):
     # moto ignores ReplicaUpdates: deleting an MRSC table (remove the other replicas and the
     # witness first, as AWS requires) would never get past its first step.
-    from localcloud.moto_ext.dynamodb import group_for
+    from localcloud.dynamodb.patch import group_for
 
     name = unique("mrscgone")
     stacks("us-east-1").create(name, {"Resources": {"Table": {"Type": "AWS::DynamoDB::GlobalTable", "Properties": {

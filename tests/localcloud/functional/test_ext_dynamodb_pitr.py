@@ -1,4 +1,4 @@
-"""localcloud.moto_ext.dynamodb: point-in-time recovery per replica of an AWS::DynamoDB::GlobalTable.
+"""localcloud.dynamodb.patch: point-in-time recovery per replica of an AWS::DynamoDB::GlobalTable.
 
 In the GlobalTable schema PointInTimeRecoverySpecification sits under each replica's
 ReplicaSpecification, not on the table (cfn-lint's bundled resource schema, the CloudFormation

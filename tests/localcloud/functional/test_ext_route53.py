@@ -1,4 +1,4 @@
-"""localcloud.moto_ext.route53: traffic policies, health-check status and in-place health check updates.
+"""localcloud.route53.patch: traffic policies, health-check status and in-place health check updates.
 
 Plain moto 5.2.5 answers 404 to every traffic-policy call, skips AWS::Route53::TrafficPolicy*,
 reports every health check healthy, and has no update handler for AWS::Route53::HealthCheck
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.moto_ext.hooks import hooks
+from localcloud.hooks import hooks
 
 from .conftest import ACCOUNT, unique
 

@@ -1,4 +1,4 @@
-"""localcloud.moto_ext.s3: the `sam deploy --resolve-s3` managed stack deploys, and the bucket stays usable.
+"""localcloud.s3.patch: the `sam deploy --resolve-s3` managed stack deploys, and the bucket stays usable.
 
 Plain moto 5.2.5 has no model for AWS::S3::BucketPolicy and gives change-set stacks no Outputs, so
 SAM CLI's managed stack fails its own sanity check (it needs Tags and Outputs) and `sam deploy`

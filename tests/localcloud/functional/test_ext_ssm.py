@@ -1,4 +1,4 @@
-"""localcloud.moto_ext.ssm: the Powertools public parameter resolves in every region.
+"""localcloud.ssm.patch: the Powertools public parameter resolves in every region.
 
 Plain moto 5.2.5 does not know AWS's public parameters, so a template parameter of type
 AWS::SSM::Parameter::Value<String> defaulting to /aws/service/powertools/... (as template.yaml
@@ -15,7 +15,7 @@ import re
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.moto_ext.ssm import POWERTOOLS_ACCOUNT, powertools_layer_arn
+from localcloud.ssm.patch import POWERTOOLS_ACCOUNT, powertools_layer_arn
 
 from .conftest import unique
 

@@ -21,7 +21,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from localcloud import lifecycle, project
+from globalctl import localcloud
+from harness import project
+from localcloud import lifecycle
 from tests.localcloud.polling import wait_until  # noqa: F401 - the tests import it from here
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -125,20 +127,14 @@ class LocalCloud:
 
 
 def start_cloud(project: Path, config_name: str) -> LocalCloud:
-    from globalctl import topology
-
     config = project / config_name
-    top = topology.load(config)
-    layout = lifecycle.Layout(0, {env.name: env.region for env in top.regions})
-    state = lifecycle.up(project / ".globalctl" / "local", config, layout, timeout=60,
-                         health_interval_scale=HEALTH_INTERVAL_SCALE)
+    state = localcloud.start(config, 0, timeout=60, health_interval_scale=HEALTH_INTERVAL_SCALE)
     return LocalCloud(project, config, state)
 
 
 def stop_cloud(cloud: LocalCloud) -> None:
-    state_dir = cloud.project / ".globalctl" / "local"
     try:
-        lifecycle.down(state_dir)
+        lifecycle.down(localcloud.state_dir(cloud.project))
     except lifecycle.LocalCloudError:
         pass
     pid = cloud.state["pid"]

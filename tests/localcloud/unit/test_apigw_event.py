@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from localcloud.apigw.event import (
+from localcloud.apigatewayv2.event import (
     HttpRequest,
     RequestContextInfo,
     build_event,
@@ -16,8 +16,8 @@ from localcloud.apigw.event import (
     format_request_time,
     new_request_id,
 )
-from localcloud.apigw.model import DeployedApi, Integration, Route, Stage
-from localcloud.apigw.routing import RouteMatch
+from localcloud.apigatewayv2.model import DeployedApi, Integration, Route, Stage
+from localcloud.apigatewayv2.routing import RouteMatch
 
 TRACE = "Root=1-5e6a8b2e-0123456789abcdef01234567"
 EPOCH_MS = 1583348638390  # 2020-03-04T19:03:58.390Z

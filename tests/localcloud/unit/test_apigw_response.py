@@ -8,7 +8,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from localcloud.apigw.response import (
+from localcloud.apigatewayv2.response import (
     HttpResponse,
     InvalidLambdaResponse,
     finalize,

@@ -1,11 +1,11 @@
-"""Route selection follows the documented HTTP API precedence (see localcloud.apigw.routing)."""
+"""Route selection follows the documented HTTP API precedence (see localcloud.apigatewayv2.routing)."""
 
 from __future__ import annotations
 
 import pytest
 
-from localcloud.apigw.model import Integration, Route
-from localcloud.apigw.routing import RouteTable, match_route, split_route_key
+from localcloud.apigatewayv2.model import Integration, Route
+from localcloud.apigatewayv2.routing import RouteTable, match_route, split_route_key
 
 INTEGRATION = Integration("int-1", integration_uri="arn:aws:lambda:eu-west-1:123456789012:function:api")
 

@@ -14,18 +14,17 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from localcloud.apigw import (
+from localcloud.apigatewayv2 import (
     DeployedApi,
-    Fault,
     Integration,
-    InvokeOutcome,
-    InvokerThrottled,
     InvokerTimeout,
     RegionalApiServer,
     Route,
     Stage,
 )
-from localcloud.apigw.server import MAX_PAYLOAD_BYTES
+from localcloud.apigatewayv2.server import MAX_PAYLOAD_BYTES
+from localcloud.faults import Fault
+from localcloud.invocation import InvokeOutcome, TooManyRequests
 
 REGION = "eu-west-1"
 ARN = "arn:aws:lambda:eu-west-1:123456789012:function:api"
@@ -113,7 +112,7 @@ class EchoInvoker:
         if key == "GET /timeout":
             raise InvokerTimeout(f"no answer in {timeout_s}s")
         if key == "GET /throttled":
-            raise InvokerThrottled("Rate Exceeded.")
+            raise TooManyRequests("Rate Exceeded.")
         if key == "GET /inferred":
             return InvokeOutcome(b'{"hello": "world"}')
         if key == "GET /v1/{id}":

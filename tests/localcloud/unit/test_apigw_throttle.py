@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from localcloud.apigw.model import Stage
-from localcloud.apigw.throttle import Throttler, TokenBucket, effective_limits
+from localcloud.apigatewayv2.model import Stage
+from localcloud.apigatewayv2.throttle import Throttler, TokenBucket, effective_limits
 
 
 class FakeClock:

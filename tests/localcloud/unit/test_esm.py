@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from localcloud.dynamodb import (
+from localcloud.awslambda.event_source_mappings import (
     InvalidEventSourceMapping,
     InvalidFilterPattern,
-    InvokeOutcome,
-    ListShardReader,
     StreamEventSourceMapping,
 )
+from localcloud.dynamodb import ListShardReader
+from localcloud.invocation import InvokeOutcome
 
 FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:stream-processor"
 STREAM_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/items/stream/2024-11-20T09:00:00.000"

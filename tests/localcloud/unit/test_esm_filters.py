@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from localcloud.dynamodb import FilterCriteria, InvalidFilterPattern, make_stream_record
-from localcloud.dynamodb.filters import matches, parse_pattern
+from localcloud.awslambda.event_source_mappings import FilterCriteria, InvalidFilterPattern
+from localcloud.awslambda.event_source_mappings.filters import matches, parse_pattern
+from localcloud.dynamodb import make_stream_record
 
 
 def record(event_name: str = "INSERT", origin: str | None = "eu-west-1", **attrs: dict[str, Any]) -> dict[str, Any]:

@@ -19,18 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from localcloud.lambda_runtime import (
+from localcloud.awslambda.runtime import (
     FunctionNotDeployed,
     FunctionPool,
     FunctionSpec,
     InvalidRequestContent,
     LambdaRuntime,
-    TooManyRequests,
     UnsafeZipError,
     code_sha256,
     extract_code,
     sha256_hex,
 )
+from localcloud.invocation import TooManyRequests
 
 ACCOUNT = "123456789012"
 
@@ -534,7 +534,7 @@ def test_unknown_and_removed_functions(runtime: LambdaRuntime, tmp_path: Path) -
 SUPERVISOR = textwrap.dedent('''
     import os, sys, threading, time
     from pathlib import Path
-    from localcloud.lambda_runtime import FunctionSpec, LambdaRuntime, code_sha256, extract_code
+    from localcloud.awslambda.runtime import FunctionSpec, LambdaRuntime, code_sha256, extract_code
 
     tmp = Path(sys.argv[1])
     data = (tmp / "fn.zip").read_bytes()

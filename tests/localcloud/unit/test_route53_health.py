@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from localcloud.loopback import NonLoopbackTarget, require_loopback
 from localcloud.route53.health import HealthChecker, HealthCheckers
-from localcloud.route53.loopback import NonLoopbackTarget, require_loopback
 
 FQDN = "abc123.execute-api.eu-west-1.amazonaws.com"
 WAIT = 10.0  # an upper bound only: wait_for returns as soon as the status is reached

@@ -1,0 +1,92 @@
+"""The supervisor's control calls, served under /_localcloud/ on the AWS endpoint (aws_endpoint.py):
+status, fault, heal, resolve. JSON in, JSON out; a bad request is a 400 with a message, never a
+traceback. `globalctl local` and the test and chaos harnesses call them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from werkzeug.wrappers import Request, Response
+
+from .faults import KINDS, UnknownRegion
+from .route53 import latency
+
+
+class BadControlRequest(ValueError):
+    pass
+
+
+class NothingRouted(LookupError):
+    """The name has no routing yet: the cloud's state, not the request, is what is missing."""
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(json.dumps(body), status, content_type="application/json")
+
+
+def _handler(work: Callable[[dict[str, Any]], Any]) -> Callable[[Request], Response]:
+    def handle(request: Request) -> Response:
+        try:
+            body = json.loads(request.get_data() or b"{}")
+            if not isinstance(body, dict):
+                raise BadControlRequest("the request body must be a JSON object")
+            return _json(200, work(body))
+        except NothingRouted as error:
+            return _json(404, {"message": str(error)})
+        except (BadControlRequest, UnknownRegion, ValueError) as error:
+            return _json(400, {"message": str(error)})
+
+    return handle
+
+
+def register_control(cloud: Any) -> None:
+    def status(_body: dict[str, Any]) -> dict[str, Any]:
+        regions = {}
+        for env, region in cloud.regions.items():
+            fault = cloud.faults.of_env(env)
+            regions[env] = {"region": region, "api_url": cloud.api_servers[env].url,
+                            "healthy": _region_healthy(cloud, region), "fault": fault.kind if fault else None}
+        return {"endpoint": cloud.endpoint.url, "global_url": cloud.entry.url, "home_region": cloud.home_region,
+                "regions": regions}
+
+    def fault(body: dict[str, Any]) -> dict[str, Any]:
+        env, kind = str(body.get("env", "")), str(body.get("kind", ""))
+        if kind not in KINDS:
+            raise BadControlRequest(f"unknown fault {kind!r}; choose one of {', '.join(KINDS)}")
+        cloud.faults.set(env, kind, int(body.get("latency_ms", 500)), float(body.get("error_rate", 0.5)))
+        return {"env": env, "fault": kind}
+
+    def heal(body: dict[str, Any]) -> dict[str, Any]:
+        env = str(body.get("env", ""))
+        targets = list(cloud.regions) if env == "all" else [env]
+        return {"healed": [e for e in targets if cloud.faults.heal(e)]}
+
+    def resolve(body: dict[str, Any]) -> dict[str, Any]:
+        name = str(body.get("name") or "")
+        location = body.get("from") or cloud.home_region
+        if not latency.is_region(location):
+            raise BadControlRequest(f"unknown AWS region {location!r} for --from")
+        resolved = cloud.dns.resolve(name, location)
+        if resolved is None:
+            raise NothingRouted(f"Route 53 has no routing for {name!r} (deploy the routing stack first)")
+        answer, record_type, via = resolved
+        region = answer.region_of(answer.values[0]) if answer.values else None
+        return {"name": name, "from": location, "type": record_type, "values": list(answer.values),
+                "region": region, "via": via, "path": list(answer.path), "healthy": answer.healthy}
+
+    for name, work in (("status", status), ("fault", fault), ("heal", heal), ("resolve", resolve)):
+        cloud.endpoint.route(name, _handler(work))
+
+
+def _region_healthy(cloud: Any, region: str) -> bool:
+    """A region is healthy when its API answers /health (through the same path Route 53 probes)."""
+    fault = cloud.faults.fault(region)
+    if fault is not None and fault.kind == "outage":
+        return False
+    checks = [hc_id for hc_id in cloud.dns.checkers.ids()
+              if (checker := cloud.dns.checkers.get(hc_id)) is not None
+              and region in str(checker.config.get("FullyQualifiedDomainName", ""))]
+    if checks:
+        return all(cloud.dns.healthy(hc_id) for hc_id in checks)
+    return cloud.catalog.lookup(region, None) is not None
