@@ -27,7 +27,7 @@ The real and the bare environment stay alive side by side and take turns block b
 calls per route each), so a busy neighbour on a shared machine slows both alike. Ratio = route
 median / bare median for the same route. The bare handler makes the same DynamoDB requests
 (GetItem; UpdateItem with ALL_OLD for PUT; tombstone UpdateItem then conditional DeleteItem for
-DELETE; Scan with the limit; tests/functional/test_bench_baseline.py holds it to that) and omits
+DELETE; Scan with the limit; tests/bench/functional/test_bench_baseline.py holds it to that) and omits
 validation, error mapping, structured logging, EMF metrics, X-Ray tracing and the SSM service
 switch (its docstring lists them): the ratio is the price of those.
 

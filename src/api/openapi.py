@@ -4,7 +4,7 @@ completed with what the route signatures cannot say.
 - Parameter rules are enforced in one place, :mod:`api.codec`, with the API's own error codes
   (``bad_id``, ``bad_limit``...), so their JSON Schema is stated here from the same constants
   rather than through Powertools' validation. The schemathesis run against the deployed API
-  (tests/localcloud/integration/test_api_schema.py) fails if the two drift apart: schema-valid
+  (tests/e2e/test_api_schema.py) fails if the two drift apart: schema-valid
   values must be accepted and schema-invalid ones rejected.
 - With validation on, Powertools lists a 422 with its own ``HTTPValidationError`` body on every
   operation; this API never sends that body (``request_validation_error`` answers 400 or 422 with

@@ -64,7 +64,7 @@ def deduplication_id(item_id: str, version: int, updated_at: str, event_id: str 
     five-minute deduplication window its notification would be dropped as a duplicate of the
     deleted incarnation's. updated_at is not enough either: it is the writer's clock in
     milliseconds, and two requests can read the same millisecond (create, delete, create again:
-    version 1 twice with one updated_at; tests/functional/test_notification_properties.py). The
+    version 1 twice with one updated_at; tests/functions/functional/test_notification_properties.py). The
     stream record's eventID, "a globally unique identifier for the event that was recorded in
     this stream record" (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_Record.html),
     tells those writes apart and is the same on every redelivery of the record, so retries still

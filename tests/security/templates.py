@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from cfnlint.decode import decode
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 NEVER_SEARCHED = {"tests", "node_modules", "__pycache__"}
 SUFFIXES = {".yaml", ".yml", ".json", ".template"}
 TEMPLATE_MARKERS = ("AWSTemplateFormatVersion", "AWS::Serverless-2016-10-31")

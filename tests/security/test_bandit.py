@@ -20,8 +20,8 @@ import tokenize
 from pathlib import Path
 
 import pytest
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 BANDIT = ROOT / ".venv" / "bin" / "bandit"
 SCANNED = ("src", "cli", "harness")  # harness: the demo, moved out of cli/localcloud
 BLOCKING = {"MEDIUM", "HIGH"}

@@ -64,7 +64,7 @@ def test_replica_stream_lookup_answers_cloudformation_on_every_path_ckv_aws_116(
     assert "Events" not in lookup["Properties"]  # only the custom resource invokes it
     assert stack["ReplicaStream"]["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["ReplicaStreamLookupFunction", "Arn"]}
     # That it answers on every path, errors included, is tested on the handler itself:
-    # tests/functional/test_stream_and_cr.py (test_unexpected_error_still_answers_failed and others).
+    # tests/functions/functional/test_stream_and_cr.py (test_unexpected_error_still_answers_failed and others).
 
 
 def test_stream_processor_concurrency_is_one_batch_per_shard_ckv_aws_115():

@@ -5,19 +5,7 @@ from pathlib import Path
 import pytest
 
 from globalctl import topology as topo
-
-ROOT = Path(__file__).resolve().parents[2]
-
-FOURTH_REGION = '''
-[euc1.deploy.parameters]
-stack_name = "global-backend"
-region = "eu-central-1"
-capabilities = "CAPABILITY_IAM CAPABILITY_AUTO_EXPAND"
-confirm_changeset = false
-resolve_s3 = true
-parameter_overrides = "TableName=global-items Release=unreleased"
-'''
-
+from tests.support import FOURTH_REGION, ROOT  # noqa: F401 - FOURTH_REGION: for the fixtures' users
 
 @pytest.fixture
 def shipped() -> topo.Topology:

@@ -11,7 +11,8 @@ import pytest
 from globalctl import parameters
 from globalctl.checks import MAX_REGIONS
 from tests.templates.cfn_eval import Renderer, load_template
-from tests.templates.conftest import ROOT, fake_outputs
+from tests.support import ROOT
+from tests.templates.conftest import fake_outputs
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.templates.conftest import ROOT
+from tests.support import ROOT
 from tests.templates.sam_transform import expand
 
 TABLE_ARN = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${TableName}"

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from globalctl.lint import sam_executable
-from tests.templates.conftest import ROOT
+from tests.support import ROOT
 
 
 def test_sam_build_packages_every_handler_without_a_pip_step(tmp_path: Path):

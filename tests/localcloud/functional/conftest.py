@@ -18,7 +18,7 @@ import pytest
 from botocore.config import Config
 
 from localcloud.aws_endpoint import AwsEndpoint
-from tests.localcloud.polling import wait_until
+from tests.support.polling import wait_until
 from localcloud.hooks import hooks
 
 ACCOUNT = "123456789012"  # moto's default account
@@ -38,7 +38,7 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: floa
 
 
 @pytest.fixture(scope="session")
-def control_plane() -> Iterator[AwsEndpoint]:
+def aws_endpoint() -> Iterator[AwsEndpoint]:
     cp = AwsEndpoint(port=0)
     cp.start()
     try:
@@ -48,17 +48,17 @@ def control_plane() -> Iterator[AwsEndpoint]:
 
 
 @pytest.fixture(autouse=True)
-def _endpoint(control_plane: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+def _endpoint(aws_endpoint: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> None:
     # Custom resources PUT their answer under this URL; each test gets the hooks back as it found them.
-    monkeypatch.setattr(hooks, "endpoint_url", control_plane.url)
+    monkeypatch.setattr(hooks, "endpoint_url", aws_endpoint.url)
 
 
 @pytest.fixture
-def aws(control_plane: AwsEndpoint) -> Callable[..., Any]:
+def aws(aws_endpoint: AwsEndpoint) -> Callable[..., Any]:
     """aws("lambda", "eu-west-1") -> a boto3 client on the local endpoint, no retries."""
 
     def client(service: str, region: str = "eu-west-1") -> Any:
-        return boto3.client(service, region_name=region, endpoint_url=control_plane.url, config=NO_RETRY)
+        return boto3.client(service, region_name=region, endpoint_url=aws_endpoint.url, config=NO_RETRY)
 
     return client
 
