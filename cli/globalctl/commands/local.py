@@ -10,11 +10,10 @@ from globalctl import inputs
 from globalctl.errors import reported
 from globalctl.exceptions import UsageError
 from globalctl.inputs import shown
+from localcloud.faults import KINDS as FAULT_KINDS
 
 app = typer.Typer(help="The local multi-region cloud on 127.0.0.1 (moto, extended): no Docker, no AWS account.",
                   no_args_is_help=True)
-
-FAULT_KINDS = ("outage", "partition", "slow", "errors")
 
 
 def _local(ctx: typer.Context):
@@ -87,7 +86,7 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
 def fault(
     ctx: typer.Context,
     env_name: str = typer.Argument(..., metavar="ENV", help="A region environment of samconfig, e.g. euw1."),
-    kind: str = typer.Argument(..., help="outage | partition | slow | errors"),
+    kind: str = typer.Argument(..., help=" | ".join(FAULT_KINDS)),
     latency_ms: int = typer.Option(500, "--latency-ms", min=0, max=60000, help="slow: added latency per request."),
     error_rate: float = typer.Option(0.5, "--error-rate", min=0.0, max=1.0, help="errors: share of 5xx answers."),
 ) -> None:
