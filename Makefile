@@ -27,8 +27,9 @@ demo: venv
 	$(BIN)/python -m harness.demo
 
 # Benchmarks (never timed tests): results in bench/results/ and the README's benchmark table.
+# Some of them only: make bench ONLY=throughput,rollout
 bench: venv
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(if $(ONLY),--only $(ONLY))
 
 # The chaos suite: a region outage and a partition under a 60 s mixed workload on a fresh local
 # cloud; prints the summary, saves chaos/results/summary.json, fails if any check fails.
