@@ -3,7 +3,8 @@
 1. health: /health through the region's own API answers 200 with the new release;
 2. smoke: a write and a read of a canary item through that region;
 3. replication canary: that item is readable through another region within a bound;
-4. alarms: none of the region's alarms goes to ALARM during the bake time.
+4. alarms: none of the region's alarms goes to ALARM during the bake, after its traffic is back
+   (globalctl.bake: how long that must be).
 
 The table stack has one gate of its own: the table ACTIVE with an ACTIVE replica in every region.
 `status` reuses the smoke and replication gates to measure the replication lag.
@@ -21,6 +22,7 @@ from globalctl.regions import RegionApi
 HEALTH_TIMEOUT_SECONDS = 60.0
 REPLICATION_BOUND_SECONDS = 10.0
 POLL_SECONDS = 0.5
+ALARM_POLL_SECONDS = 2.0  # DescribeAlarms is cheap; an alarm seen 2 s late costs 2 s more of a bad release
 REPLICATION_POLL_SECONDS = 0.02  # the lag is measured by this poll: keep it fine-grained
 
 
@@ -91,20 +93,30 @@ def replication(endpoints: Endpoints, source: RegionApi, other: RegionApi, item_
     return (time.monotonic() - started) * 1000
 
 
+def describe_alarms(region: str, names: list[str]) -> list[dict]:
+    """The named alarms as DescribeAlarms returns them (100 names per call, its limit)."""
+    cloudwatch = aws.client("cloudwatch", region)
+    found: list[dict] = []
+    for start in range(0, len(names), 100):
+        found += cloudwatch.describe_alarms(AlarmNames=names[start:start + 100])["MetricAlarms"]
+    return found
+
+
 def alarms_quiet(api: RegionApi, bake_seconds: float) -> int:
-    """No alarm of the region in ALARM from now through the bake time; how many were watched."""
+    """No alarm of the region in ALARM from now through the bake time; how many were watched.
+    The first one in ALARM fails the gate at once, with the alarm's name and CloudWatch's reason."""
     if not api.alarms:
         return 0
-    cloudwatch = aws.client("cloudwatch", api.region)
     deadline = time.monotonic() + bake_seconds
     while True:
-        found = cloudwatch.describe_alarms(AlarmNames=api.alarms[:100])["MetricAlarms"]
-        firing = [a["AlarmName"] for a in found if a.get("StateValue") == "ALARM"]
+        found = describe_alarms(api.region, api.alarms)
+        firing = [a for a in found if a.get("StateValue") == "ALARM"]
         if firing:
-            raise GateFailed("alarms", f"in ALARM: {', '.join(firing)}")
+            raise GateFailed("alarms", "; ".join(f"{a['AlarmName']} in ALARM: {a.get('StateReason') or 'no reason'}"
+                                                 for a in firing))
         if time.monotonic() >= deadline:
             return len(found)
-        time.sleep(min(5.0, max(0.1, deadline - time.monotonic())))
+        time.sleep(min(ALARM_POLL_SECONDS, max(0.1, deadline - time.monotonic())))
 
 
 def table(region: str, table_name: str, replica_regions: set[str]) -> None:

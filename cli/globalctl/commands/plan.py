@@ -21,7 +21,7 @@ def plan(
     regions: Regions = None,
     max_concurrent: MaxConcurrent = 1,
     failure_tolerance: FailureTolerance = 0,
-    bake: Bake = 60,
+    bake: Bake = None,
     canary: Canary = None,
     as_json: bool = typer.Option(False, "--json", help="Print the plan and the change sets as JSON."),
     skip_validate: SkipValidate = False,

@@ -22,8 +22,10 @@ MaxConcurrent = Annotated[int, typer.Option(
     "--max-concurrent", min=1, max=MAX_REGIONS, help="Regions deployed at once (the canary always goes alone).")]
 FailureTolerance = Annotated[int, typer.Option(
     "--failure-tolerance", min=0, max=MAX_REGIONS - 1, help="Failed regions tolerated before stopping.")]
-Bake = Annotated[int, typer.Option(
-    "--bake", min=0, max=MAX_BAKE_SECONDS, help="Seconds each region's alarms must stay quiet after its deploy.")]
+Bake = Annotated[Optional[int], typer.Option(
+    "--bake", min=0, max=MAX_BAKE_SECONDS, show_default="the minimum the region's alarms need to fire",
+    help="Seconds each region's alarms must stay quiet under live traffic after its deploy; 0 skips the "
+         "alarm gate.")]
 Canary = Annotated[Optional[str], typer.Option(
     "--canary", help="The region env deployed first, alone (default: the first).")]
 SkipValidate = Annotated[bool, typer.Option("--skip-validate", help="Skip `globalctl validate` (not advised).")]

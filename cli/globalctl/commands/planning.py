@@ -22,7 +22,7 @@ def validate_first(context: Context) -> None:
 
 def print_plan(plan: Any) -> None:  # a rollout.plan.Plan, imported lazily (keeps --help fast)
     typer.echo(f"{plan.action} {plan.release}: max {plan.max_concurrent} region(s) at once, "
-               f"failure tolerance {plan.failure_tolerance}, bake {plan.bake_seconds} s")
+               f"failure tolerance {plan.failure_tolerance}, {plan.bake_text()}")
     for line in plan.describe():
         typer.echo(f"  {line}")
 

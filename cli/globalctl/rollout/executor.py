@@ -1,7 +1,8 @@
 """Runs a plan: waves in order, the targets of a wave at once.
 
 A rollout (Executor) takes each target through its phases (record, drain, deploy, gate,
-restore). A failed target is rolled back on the spot; when the failures pass the plan's tolerance
+restore, bake). A failed target is rolled back on the spot (drained again first when it serves,
+since putting the old stack back is a deploy too); when the failures pass the plan's tolerance
 (or the canary fails) the rollout stops and every target it already updated is rolled back to its
 recorded stack, in reverse order, with its traffic restored. Its state file is written after every
 step. Ctrl-C (a stop request) lets the targets in flight finish, records the state and stops
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Protocol
 
+from globalctl.bake import AlarmBound
 from globalctl.exceptions import GlobalctlError
 from globalctl.gates import HEALTH_TIMEOUT_SECONDS, GateFailed
 from globalctl.regions import RegionApi
@@ -78,7 +80,11 @@ class Operations(Protocol):
 
     def gate_replication(self, api: RegionApi, other: RegionApi, item_id: str, release: str) -> float: ...
 
-    def gate_alarms(self, api: RegionApi, bake_seconds: float) -> int: ...
+    def gate_alarms(self, api: RegionApi, bake_seconds: float) -> int:
+        """GateFailed as soon as one of the region's alarms is in ALARM within the bake; how many were watched."""
+
+    def bake_minimum(self, api: RegionApi) -> AlarmBound | None:
+        """The largest bound of the region's deployed alarms (globalctl.bake); None without alarms."""
 
     def gate_table(self, env: str) -> None:
         """The table stack's gate: the table and every replica ACTIVE."""
@@ -170,6 +176,8 @@ class Executor:
                 self._set(target, phase=str(phase))
                 self.report(target.env, str(phase), "")
                 self._phase(target, phase)
+            # Recorded only once every phase passed: a release whose bake failed is no rollback target.
+            self.records.keep_release(self.plan.release, self.operations.snapshot(target.env))
         except Exception as error:  # noqa: BLE001 - any failure of a target is reported and undone
             reason = str(error) or type(error).__name__
             self._set(target, status="failed", reason=f"{phase}: {reason}", seconds=time.monotonic() - started)
@@ -202,12 +210,13 @@ class Executor:
                 raise DeployFailed(f"stack {target.stack_name} ended {status}")
         elif phase == Phase.GATE:
             self._gate(target)
-            self.records.keep_release(self.plan.release, ops.snapshot(env))
         elif phase == Phase.RESTORE:
             if self.results[env].drained:
                 ops.restore_traffic(env)
                 ops.wait_observed(env, drained=False)
                 self._set(target, drained=False)
+        elif phase == Phase.BAKE:
+            self._bake(target)
 
     def _drain(self, target: Target) -> None:
         try:
@@ -239,13 +248,32 @@ class Executor:
         if other is not None:
             lag = ops.gate_replication(api, other, item_id, self.plan.release)
             self._set(target, replication_lag_ms=round(lag, 1))
-        ops.gate_alarms(api, self.plan.bake_seconds)
+
+    def _bake(self, target: Target) -> None:
+        """The region's alarms watched while it serves. The bake is never shorter than the bound of
+        the alarms this deploy left (the release may have changed them since the plan was made)."""
+        api = self.operations.api(target.env)
+        if api is None:
+            raise GateFailed("alarms", "the stack has no ApiEndpoint output")
+        needed = self.operations.bake_minimum(api)
+        seconds = self.plan.bake_seconds or 0
+        if needed is None:
+            self.report(target.env, "bake", "no alarm deployed: nothing to watch")
+        elif needed.seconds > seconds:
+            if self.plan.bake_seconds is not None:
+                self.report(target.env, "bake", f"lengthened to {needed.seconds} s for {needed.explain()}")
+            seconds = needed.seconds
+        self._set(target, bake_seconds=seconds)
+        self.report(target.env, "bake", f"{seconds} s under live traffic, {len(api.alarms)} alarm(s) watched")
+        self.operations.gate_alarms(api, seconds)
 
     # --- undo ---------------------------------------------------------------------------------------
 
     def _roll_back(self, target: Target) -> None:
         snap = self._snapshot(target.env)
         try:
+            if target.kind == "region" and self.plan.drain and not self.results[target.env].drained:
+                self._drain_before_undo(target)
             if target.kind != "table" and snap is not None:
                 self.report(target.env, "rollback", f"to {snap.release or 'its recorded stack'}")
                 self.operations.restore(snap)
@@ -258,6 +286,14 @@ class Executor:
             return
         self._set(target, status="rolled back")
         self.report(target.env, "rolled back", "")
+
+    def _drain_before_undo(self, target: Target) -> None:
+        """A region that serves (restored, baking) is drained before its old stack returns, as any
+        deploy is. Best effort: a drain that fails must not keep the bad release in place."""
+        try:
+            self._drain(target)
+        except Exception as error:  # noqa: BLE001
+            self.report(target.env, "drain", f"failed before the rollback ({error}); rolling back serving")
 
     def _roll_back_all(self) -> None:
         for target in reversed(self.plan.targets):

@@ -4,6 +4,7 @@ each one a call into the engines, stacks, routing, regions and gates, for a samc
 from __future__ import annotations
 
 from globalctl import gates, regions, routing, stacks
+from globalctl.bake import AlarmBound, minimum
 from globalctl.context import Context
 from globalctl.endpoints import Endpoints
 from globalctl.parameters import DEFAULT_WEIGHT
@@ -65,6 +66,9 @@ class AwsOperations:
     def gate_alarms(self, api: RegionApi, bake_seconds: float) -> int:
         return gates.alarms_quiet(api, bake_seconds)
 
+    def bake_minimum(self, api: RegionApi) -> AlarmBound | None:
+        return alarm_minimum(self.endpoints, api.region, api.alarms)
+
     def gate_table(self, env: str) -> None:
         table = self.topology.env(env)
         name = self.parameters(env).get("TableName") or table.parameters.get("TableName")
@@ -72,3 +76,11 @@ class AwsOperations:
 
     def restore(self, snapshot: Snapshot) -> None:
         stacks.restore(snapshot)
+
+
+def alarm_minimum(endpoints: Endpoints, region: str, alarms: list[str]) -> AlarmBound | None:
+    """The largest bound of these deployed alarms, on AWS or on the local cloud (its period scale)."""
+    if not alarms:
+        return None
+    scale = float((endpoints.state or {}).get("alarm_period_scale", 1.0))
+    return minimum(gates.describe_alarms(region, alarms), scale, local=endpoints.local)

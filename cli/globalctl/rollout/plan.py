@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any, Literal
 
+from globalctl.bake import AlarmBound
 from globalctl.exceptions import PlanError
 from globalctl.inputs import RELEASE_RULE, check_release  # noqa: F401 - RELEASE_RULE re-exported
 from globalctl.topology import Environment, Topology
@@ -45,8 +46,9 @@ class Phase(StrEnum):
     RECORD = "record"  # save the stack's current template and parameters: what a rollback restores
     DRAIN = "drain"  # take the region's traffic out while another region serves
     DEPLOY = "deploy"  # sam deploy --config-env <env> with the release
-    GATE = "gate"  # health, smoke write/read, alarms through the bake, replication canary
+    GATE = "gate"  # health, smoke write/read, replication canary: still drained, before any client
     RESTORE = "restore"  # traffic back; a rollback's one phase: the stack back to the release's record
+    BAKE = "bake"  # the region's alarms watched under live traffic; one firing undoes the region
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,19 @@ class Target:
         return f"{'canary ' if self.canary else ''}{self.env} ({self.region})"
 
 
-def phases(target: Target, drain: bool) -> tuple[Phase, ...]:
-    """The steps for `target`; drain=False (no routing stack, or one serving region) skips drain/restore."""
+def phases(target: Target, drain: bool, bake: bool = True) -> tuple[Phase, ...]:
+    """The steps for `target`; drain=False (no routing stack, or one serving region) skips drain/restore,
+    bake=False (--bake 0) skips the alarm gate.
+
+    The bake comes after the restore on purpose: a drained region serves nothing but the gates'
+    own requests, so a release that breaks a route the smoke gate never calls would bake clean and
+    go everywhere. Under its share of live traffic, that route's errors reach the alarms.
+    """
     if target.kind != "region":
         return (Phase.RECORD, Phase.DEPLOY, Phase.GATE)
-    if not drain:
-        return (Phase.RECORD, Phase.DEPLOY, Phase.GATE)
-    return (Phase.RECORD, Phase.DRAIN, Phase.DEPLOY, Phase.GATE, Phase.RESTORE)
+    steps = (Phase.RECORD, Phase.DRAIN, Phase.DEPLOY, Phase.GATE, Phase.RESTORE) if drain else (
+        Phase.RECORD, Phase.DEPLOY, Phase.GATE)
+    return (*steps, Phase.BAKE) if bake else steps
 
 
 @dataclass(frozen=True)
@@ -94,9 +102,12 @@ class Plan:
     waves: tuple[Wave, ...]
     max_concurrent: int
     failure_tolerance: int
-    bake_seconds: int
+    # Seconds each region bakes at least; None: the minimum its deployed alarms need (derived after
+    # its deploy, from the alarms the release deployed); 0: no bake, no alarm gate.
+    bake_seconds: int | None
     drain: bool
     action: Action = "rollout"
+    bake_basis: str = ""  # why this bake: the alarm behind the minimum, as the planner saw it
 
     def __post_init__(self) -> None:
         if self.action not in _ACTIONS:
@@ -115,7 +126,13 @@ class Plan:
         return next((target for target in self.targets if target.canary), None)
 
     def phases(self, target: Target) -> tuple[Phase, ...]:
-        return phases(target, self.drain)
+        return phases(target, self.drain, bake=self.action == "rollout" and self.bake_seconds != 0)
+
+    def bake_text(self) -> str:
+        if self.bake_seconds == 0:
+            return "no bake (--bake 0): alarms not watched"
+        amount = "the alarms' minimum" if self.bake_seconds is None else f"{self.bake_seconds} s"
+        return f"bake {amount}" + (f" ({self.bake_basis})" if self.bake_basis else "")
 
     def without(self, done_envs: Iterable[str]) -> Plan:
         """The plan left to run once `done_envs` are done (for --resume).
@@ -143,6 +160,7 @@ class Plan:
             "max_concurrent": self.max_concurrent,
             "failure_tolerance": self.failure_tolerance,
             "bake_seconds": self.bake_seconds,
+            "bake_basis": self.bake_basis,
             "drain": self.drain,
             "waves": [
                 {
@@ -177,9 +195,11 @@ class Plan:
                 ),
                 max_concurrent=_int(data["max_concurrent"], "max concurrent", minimum=1),
                 failure_tolerance=_int(data["failure_tolerance"], "failure tolerance", minimum=0),
-                bake_seconds=_int(data["bake_seconds"], "bake seconds", minimum=0),
+                bake_seconds=None if data["bake_seconds"] is None else _int(data["bake_seconds"], "bake seconds",
+                                                                            minimum=0),
                 drain=_bool(data["drain"], "drain"),
                 action=data["action"],
+                bake_basis=str(data.get("bake_basis", "")),
             )
         except PlanError as exc:
             raise PlanError(f"malformed plan: {exc}") from None
@@ -199,8 +219,10 @@ class Plan:
             f"{self.action} {self.release}: {regions} region{'s' if regions != 1 else ''} "
             f"in {len(self.waves)} wave{'s' if len(self.waves) != 1 else ''} "
             f"(max concurrent {self.max_concurrent}, failure tolerance {self.failure_tolerance}, "
-            f"bake {self.bake_seconds}s, drain {'planned' if self.drain else 'not planned'})"
+            f"drain {'planned' if self.drain else 'not planned'})"
         ]
+        if self.action == "rollout":
+            lines.append(self.bake_text())
         if not self.waves:
             return [*lines, "nothing left to do"]
         lines += [f"wave {wave.number}: {', '.join(t.label() for t in wave.targets)}" for wave in self.waves]
@@ -220,12 +242,17 @@ def plan_rollout(
     canary: str | None = None,
     max_concurrent: int = 1,
     failure_tolerance: int = 0,
-    bake_seconds: int = 60,
+    bake_seconds: int | None = None,
     include_table: bool = True,
     include_routing: bool = True,
     drain: bool = True,
+    bake_minimum: AlarmBound | None = None,
 ) -> Plan:
     """Plan a rollout of `release` (see the module docstring for the order).
+
+    `bake_minimum` is the largest bound of the alarms deployed now (globalctl.bake): a positive
+    bake shorter than it is refused, since those alarms could not fire before it ends. None as the
+    bake means that minimum, derived again for each region from the alarms its deploy leaves.
 
     `regions` picks region envs by name; their order still comes from samconfig, but the first
     name given is the default canary (otherwise the first region env in samconfig). `drain=False`
@@ -235,7 +262,7 @@ def plan_rollout(
     _release(release)
     _int(max_concurrent, "max concurrent", minimum=1)
     _int(failure_tolerance, "failure tolerance", minimum=0)
-    _int(bake_seconds, "bake seconds", minimum=0)
+    basis = _bake_basis(bake_seconds, bake_minimum)
     selected = _select(topology, regions)
     canary_env = _canary(topology, selected, canary, regions)
     if failure_tolerance >= len(selected):
@@ -261,7 +288,19 @@ def plan_rollout(
         bake_seconds=bake_seconds,
         drain=drain and topology.routing is not None and len(topology.regions) >= 2,
         action="rollout",
+        bake_basis=basis,
     )
+
+
+def _bake_basis(bake_seconds: int | None, minimum: AlarmBound | None) -> str:
+    if bake_seconds is not None:
+        _int(bake_seconds, "bake seconds", minimum=0)
+    if minimum is None or bake_seconds == 0:
+        return ""
+    if bake_seconds is not None and bake_seconds < minimum.seconds:
+        raise PlanError(f"bake {bake_seconds} s is shorter than the {minimum.seconds} s alarm {minimum.alarm} needs "
+                        f"to fire ({minimum.explain()}): bake at least {minimum.seconds} s, or 0 to skip the alarm gate")
+    return f"{'now ' if bake_seconds is None else 'minimum '}{minimum.seconds} s for {minimum.explain()}"
 
 
 def plan_rollback(
@@ -272,7 +311,7 @@ def plan_rollback(
     canary: str | None = None,
     max_concurrent: int = 1,
     failure_tolerance: int = 0,
-    bake_seconds: int = 60,
+    bake_seconds: int | None = 0,
     include_table: bool = False,
     include_routing: bool = True,
     drain: bool = True,

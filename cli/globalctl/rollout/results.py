@@ -19,6 +19,7 @@ class TargetResult:
     seconds: float = 0.0
     drained: bool = False
     replication_lag_ms: float | None = None
+    bake_seconds: float | None = None  # how long its alarms were watched under live traffic
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

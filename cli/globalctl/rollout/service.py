@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from globalctl import inputs
+from globalctl.bake import AlarmBound
 from globalctl.context import Context
 from globalctl.exceptions import GlobalctlError
 from globalctl.gates import HEALTH_TIMEOUT_SECONDS
@@ -46,15 +47,33 @@ class RolloutService:
     # --- plans --------------------------------------------------------------------------------------
 
     def plan_for(self, release: str | None, regions: list[str] | None, canary: str | None,
-                 max_concurrent: int, failure_tolerance: int, bake: int) -> Plan:
+                 max_concurrent: int, failure_tolerance: int, bake: int | None) -> Plan:
         """The rollout plan of the options. The planner is pure and checks every option against the
-        topology first; only then is the default release named (it asks git), so a bad option
-        starts no process at all, and validate (cfn-lint, sam) comes after this."""
-        plan = plan_rollout(self.context.topology, release or "pending", regions=regions, canary=canary,
-                            max_concurrent=max_concurrent, failure_tolerance=failure_tolerance, bake_seconds=bake)
+        topology first; only then are the deployed alarms read (the bake's minimum) and the default
+        release named (it asks git), so a bad option reaches no cloud and starts no process, and
+        validate (cfn-lint, sam) comes after this."""
+        options = dict(regions=regions, canary=canary, max_concurrent=max_concurrent,
+                       failure_tolerance=failure_tolerance, bake_seconds=bake)
+        plan = plan_rollout(self.context.topology, release or "pending", **options)
+        if bake != 0:
+            try:
+                bound = self.deployed_bake_minimum(plan)
+            except GlobalctlError as error:  # a plan is still shown; each region's bake is derived after its deploy
+                plan = replace(plan, bake_basis=f"deployed alarms not read: {error}")
+            else:
+                plan = plan_rollout(self.context.topology, release or "pending", bake_minimum=bound, **options)
         if release is None:
             plan = replace(plan, release=release_id(git_sha(self.context), datetime.now(timezone.utc)))
         return plan
+
+    def deployed_bake_minimum(self, plan: Plan) -> AlarmBound | None:
+        """The largest bound of the alarms the plan's regions have deployed now (None: none yet)."""
+        bounds = []
+        for target in plan.region_targets:
+            api = self.operations.api(target.env)
+            if api is not None and (found := self.operations.bake_minimum(api)) is not None:
+                bounds.append(found)
+        return max(bounds, key=lambda b: (b.seconds, b.alarm), default=None)
 
     def resume(self) -> Resumption:
         """The interrupted rollout, checked against samconfig; GlobalctlError when there is none."""

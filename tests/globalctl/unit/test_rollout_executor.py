@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from globalctl import topology as topo
+from globalctl.bake import AlarmBound
 from globalctl.context import Context
 from globalctl.exceptions import GlobalctlError
 from globalctl.gates import GateFailed
@@ -56,6 +57,8 @@ class FakeCloud:
         self.hooks: dict[tuple[str, str], object] = {}
         self.weights = dict.fromkeys(REGIONS, 1)
         self.deployed: dict[str, dict[str, str]] = {}
+        self.baked: dict[str, float] = {}
+        self.alarm_bound: AlarmBound | None = AlarmBound("app-5xx", 3, 2, 1, 1)
         self._lock = threading.Lock()
 
     def _act(self, action: str, env: str) -> None:
@@ -129,7 +132,11 @@ class FakeCloud:
 
     def gate_alarms(self, api: RegionApi, bake_seconds: float) -> int:
         self._act("alarms", api.env)
-        return 0
+        self.baked[api.env] = bake_seconds
+        return 1
+
+    def bake_minimum(self, api: RegionApi) -> AlarmBound | None:
+        return self.alarm_bound
 
     def gate_table(self, env: str) -> None:
         self._act("table gate", env)
@@ -138,8 +145,8 @@ class FakeCloud:
         self._act("restore", snapshot.env)
 
 
-REGION_STEPS = ["snapshot", "drain", "observed drained", "deploy", "health", "smoke", "replication", "alarms",
-                "snapshot", "undrain", "observed serving"]
+REGION_STEPS = ["snapshot", "drain", "observed drained", "deploy", "health", "smoke", "replication",
+                "undrain", "observed serving", "alarms", "snapshot"]
 STACK_STEPS = ["snapshot", "deploy", "snapshot"]
 
 
@@ -151,7 +158,8 @@ def config(tmp_path: Path) -> Path:
 
 
 def run(config: Path, cloud: FakeCloud, **options) -> tuple[object, list[str], Executor]:
-    plan = plan_rollout(topo.load(config), "v2", bake_seconds=0, **options)
+    options.setdefault("bake_seconds", None)
+    plan = plan_rollout(topo.load(config), "v2", **options)
     lines: list[str] = []
     executor = Executor(plan, cloud, Records(config),
                         lambda env, event, detail: lines.append(f"{env} {event} {detail}"), regions=list(REGIONS))
@@ -235,13 +243,17 @@ def test_a_failure_past_the_tolerance_stops_and_rolls_every_updated_region_back_
     assert state(config)["status"] == "rolled back" and history(config)[-1]["status"] == "rolled back"
 
 
-def test_a_failed_canary_is_rolled_back_and_no_other_region_is_deployed(config):
+def test_an_alarm_in_the_canarys_bake_drains_it_again_rolls_it_back_and_stops_the_rollout(config):
     cloud = FakeCloud()
-    cloud.fail[("alarms", "euw1")] = GateFailed("alarms", "in ALARM: app-5xx")
-    outcome, _, _ = run(config, cloud, failure_tolerance=2)  # the canary stops it whatever the tolerance
+    cloud.fail[("alarms", "euw1")] = GateFailed("alarms", "app-5xx in ALARM: Threshold Crossed")
+    outcome, lines, _ = run(config, cloud, failure_tolerance=2)  # the canary stops it whatever the tolerance
     assert (outcome.ok, outcome.status) == (False, "rolled back")
     assert cloud.done("deploy") == ["table", "euw1"]
-    assert cloud.of("euw1")[-3:] == ["alarms", "restore", "undrain"]
+    # It baked serving (traffic back first), then left the routing before its old stack came back.
+    assert cloud.of("euw1")[7:] == ["undrain", "observed serving", "alarms", "drain", "observed drained",
+                                    "restore", "undrain"]
+    assert state(config)["results"]["euw1"]["reason"] == "bake: alarms gate: app-5xx in ALARM: Threshold Crossed"
+    assert not (config.parent / ".globalctl" / "releases" / "v2" / "euw1.json").exists()
     assert cloud.done("restore") == ["euw1"]  # the table is never rolled back
     assert cloud.weights == dict.fromkeys(REGIONS, 1)
     assert statuses(config) == {"table": "deployed", "euw1": "rolled back", "use1": "pending", "apse1": "pending",
@@ -258,7 +270,7 @@ def test_a_stop_request_lets_the_wave_in_flight_finish_then_stops_and_resume_fin
     outcome = executor.run()
     assert (outcome.ok, outcome.status) == (False, "interrupted")
     assert cloud.done("deploy") == ["table", "euw1"] and cloud.done("restore") == []
-    assert cloud.of("euw1")[-2:] == ["undrain", "observed serving"]  # the canary finished its phases
+    assert cloud.of("euw1")[-3:] == ["undrain", "observed serving", "snapshot"]  # the canary finished its phases
     assert statuses(config) == {"table": "deployed", "euw1": "deployed", "use1": "pending", "apse1": "pending",
                                 "euc1": "pending", "routing": "pending"}
     assert state(config)["status"] == "interrupted" and history(config)[-1]["status"] == "interrupted"
@@ -297,3 +309,28 @@ def test_a_rollback_runs_each_region_through_the_restore_phase_and_keeps_going_p
         service.rollback(plan, lambda *_: None)
     assert cloud.done("restore")[4:] == ["euc1", "apse1", "use1", "euw1"]
     assert history(config)[-1]["status"] == "failed"
+
+
+def test_the_bake_lasts_at_least_the_bound_of_the_alarms_the_deploy_left(config):
+    cloud = FakeCloud()
+    cloud.alarm_bound = AlarmBound("app-p99", 300, 2, 60, 180)  # the release lengthened an alarm's period
+    outcome, lines, _ = run(config, cloud, bake_seconds=240, regions=["euw1"])
+    assert outcome.ok and cloud.baked == {"euw1": 300}
+    assert "euw1 bake lengthened to 300 s for app-p99: 2 x 60 s + 180 s" in lines
+    assert state(config)["results"]["euw1"]["bake_seconds"] == 300
+
+
+def test_an_explicit_bake_longer_than_the_bound_is_kept_and_no_alarm_means_nothing_to_watch(config):
+    cloud = FakeCloud()
+    outcome, _, _ = run(config, cloud, bake_seconds=45, regions=["euw1"])
+    assert outcome.ok and cloud.baked == {"euw1": 45}
+    cloud = FakeCloud()
+    cloud.alarm_bound = None
+    outcome, lines, _ = run(config, cloud, regions=["euw1"])
+    assert outcome.ok and "euw1 bake no alarm deployed: nothing to watch" in lines
+
+
+def test_bake_zero_watches_no_alarm(config):
+    cloud = FakeCloud()
+    outcome, _, _ = run(config, cloud, bake_seconds=0)
+    assert outcome.ok and cloud.done("alarms") == [] and cloud.baked == {}

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from globalctl import topology as topo
+from globalctl import bake
 from globalctl.exceptions import GlobalctlError, PlanError, UnknownEnvironmentError
 from globalctl.rollout.plan import (
     Phase,
@@ -259,7 +260,7 @@ def test_no_region_at_all(tmp_path):
         ({"failure_tolerance": 2, "regions": ["euw1", "use1"]},
          r"failure tolerance 2 must be less than the number of regions selected \(2\)"),
         ({"bake_seconds": -1}, "bake seconds must be >= 0, got -1"),
-        ({"bake_seconds": None}, "bake seconds must be a whole number, got None"),
+        ({"bake_seconds": 2.5}, "bake seconds must be a whole number, got 2.5"),
     ],
 )
 def test_bad_numbers(six, options, message):
@@ -293,8 +294,10 @@ def test_phases_per_target_kind():
     region = Target("euw1", "region", "eu-west-1", "global-backend", True)
     table = Target("table", "table", "eu-west-1", "global-backend-table")
     routing = Target("routing", "routing", "us-east-1", "global-backend-routing")
-    assert phases(region, True) == ("record", "drain", "deploy", "gate", "restore")
-    assert phases(region, False) == (Phase.RECORD, Phase.DEPLOY, Phase.GATE)
+    # The bake comes last: after the restore, so the region's alarms see its live traffic.
+    assert phases(region, True) == ("record", "drain", "deploy", "gate", "restore", "bake")
+    assert phases(region, False) == (Phase.RECORD, Phase.DEPLOY, Phase.GATE, Phase.BAKE)
+    assert phases(region, True, bake=False) == ("record", "drain", "deploy", "gate", "restore")
     for stack in (table, routing):
         assert phases(stack, True) == phases(stack, False) == ("record", "deploy", "gate")
 
@@ -352,7 +355,7 @@ def test_without_drops_done_targets_and_empty_waves_keeping_numbers(six):
         (3, ["apse1"]), (4, ["euc1", "usw2"]), (5, ["apne1"]), (6, ["routing"])]
     assert rest.canary is None
     assert (rest.release, rest.max_concurrent, rest.failure_tolerance, rest.drain) == ("v1", 2, 0, True)
-    assert rest.describe()[1] == "wave 3: apse1 (ap-southeast-1)"
+    assert rest.describe()[2] == "wave 3: apse1 (ap-southeast-1)"
     assert plan.without([]) == plan
     # Names are checked against this plan, so a resumed plan cannot be reduced by a stale state.
     with pytest.raises(PlanError, match="^table: not in this rollout plan"):
@@ -364,8 +367,8 @@ def test_without_everything_is_an_empty_plan(six):
     done = plan.without(t.env for t in plan.targets)
     assert done.waves == () and done.targets == ()
     assert done.describe() == [
-        "rollout v1: 0 regions in 0 waves (max concurrent 1, failure tolerance 0, bake 60s, drain planned)",
-        "nothing left to do"]
+        "rollout v1: 0 regions in 0 waves (max concurrent 1, failure tolerance 0, drain planned)",
+        "bake the alarms' minimum", "nothing left to do"]
 
 
 def test_without_names_outside_the_plan_is_an_error(six):
@@ -394,7 +397,8 @@ def test_without_a_done_prefix_leaves_exactly_the_rest(max_concurrent, data):
 def test_to_dict_shape_and_json_round_trip(shipped):
     plan = plan_rollout(shipped, "abc1234-20240506T070809Z", bake_seconds=30)
     data = plan.to_dict()
-    assert list(data) == ["action", "release", "max_concurrent", "failure_tolerance", "bake_seconds", "drain", "waves"]
+    assert list(data) == ["action", "release", "max_concurrent", "failure_tolerance", "bake_seconds", "bake_basis",
+                          "drain", "waves"]
     assert data["waves"][1] == {"number": 2, "targets": [
         {"env": "euw1", "kind": "region", "region": "eu-west-1", "stack_name": "global-backend", "canary": True}]}
     assert Plan.from_dict(json.loads(json.dumps(data))) == plan
@@ -456,13 +460,14 @@ def test_from_dict_rejects_non_mappings():
 
 def test_describe_shipped_topology(shipped):
     assert plan_rollout(shipped, "v1").describe() == [
-        "rollout v1: 3 regions in 5 waves (max concurrent 1, failure tolerance 0, bake 60s, drain planned)",
+        "rollout v1: 3 regions in 5 waves (max concurrent 1, failure tolerance 0, drain planned)",
+        "bake the alarms' minimum",
         "wave 1: table global-backend-table (eu-west-1)",
         "wave 2: canary euw1 (eu-west-1)",
         "wave 3: use1 (us-east-1)",
         "wave 4: apse1 (ap-southeast-1)",
         "wave 5: routing global-backend-routing (us-east-1)",
-        "each region: record -> drain -> deploy -> gate -> restore",
+        "each region: record -> drain -> deploy -> gate -> restore -> bake",
         "each global stack: record -> deploy -> gate",
     ]
 
@@ -470,22 +475,57 @@ def test_describe_shipped_topology(shipped):
 def test_describe_parallel_waves_without_routing(tmp_path):
     top = load(tmp_path, REGIONS[:4], routing=False)
     assert plan_rollout(top, "v2", max_concurrent=3, failure_tolerance=1, bake_seconds=5).describe() == [
-        "rollout v2: 4 regions in 3 waves (max concurrent 3, failure tolerance 1, bake 5s, drain not planned)",
+        "rollout v2: 4 regions in 3 waves (max concurrent 3, failure tolerance 1, drain not planned)",
+        "bake 5 s",
         "wave 1: table global-backend-table (eu-west-1)",
         "wave 2: canary euw1 (eu-west-1)",
         "wave 3: use1 (us-east-1), apse1 (ap-southeast-1), euc1 (eu-central-1)",
-        "each region: record -> deploy -> gate",
+        "each region: record -> deploy -> gate -> bake",
         "each global stack: record -> deploy -> gate",
     ]
 
 
 def test_describe_single_region_without_global_stacks(tmp_path):
     top = load(tmp_path, REGIONS[:1], table=False, routing=False)
-    assert plan_rollout(top, "v1").describe() == [
-        "rollout v1: 1 region in 1 wave (max concurrent 1, failure tolerance 0, bake 60s, drain not planned)",
+    assert plan_rollout(top, "v1", bake_seconds=0).describe() == [
+        "rollout v1: 1 region in 1 wave (max concurrent 1, failure tolerance 0, drain not planned)",
+        "no bake (--bake 0): alarms not watched",
         "wave 1: canary euw1 (eu-west-1)",
         "each region: record -> deploy -> gate",
     ]
+
+
+# -- the bake's minimum ----------------------------------------------------------------------------
+
+SHIPPED_ALARM = {"AlarmName": "Api5xxRateAlarm", "EvaluationPeriods": 3, "DatapointsToAlarm": 2,
+                 "Metrics": [{"Id": "rate", "Expression": "IF(requests > 0, 100 * errors / requests, 0)"},
+                             {"Id": "errors", "MetricStat": {"Period": 60, "Stat": "Sum"}},
+                             {"Id": "requests", "MetricStat": {"Period": 60, "Stat": "Sum"}}]}
+
+
+def test_the_minimum_is_the_slowest_alarms_datapoints_times_period_plus_publication_and_evaluation():
+    slow = {"AlarmName": "IteratorAge", "Period": 60, "EvaluationPeriods": 5}  # no DatapointsToAlarm: all 5
+    fast = {"AlarmName": "Errors", "Period": 10, "EvaluationPeriods": 1}
+    assert bake.bound(SHIPPED_ALARM) == bake.AlarmBound("Api5xxRateAlarm", 240, 2, 60, 120)
+    assert bake.minimum([SHIPPED_ALARM, slow, fast]) == bake.AlarmBound("IteratorAge", 420, 5, 60, 120)
+    assert bake.minimum([]) is None
+    # On the local cloud datapoints are published at once and alarms evaluated every scaled period.
+    local = bake.bound(SHIPPED_ALARM, scale=0.05, local=True)
+    assert (local.seconds, local.period, local.delay) == (9, 3.0, 3.0)
+
+
+def test_a_positive_bake_below_the_minimum_is_refused_naming_the_alarm(shipped):
+    bound = bake.bound(SHIPPED_ALARM)
+    with pytest.raises(PlanError, match=r"^bake 60 s is shorter than the 240 s alarm Api5xxRateAlarm needs to fire "
+                                        r"\(Api5xxRateAlarm: 2 x 60 s \+ 120 s\)"):
+        plan_rollout(shipped, "v1", bake_seconds=60, bake_minimum=bound)
+    assert plan_rollout(shipped, "v1", bake_seconds=240, bake_minimum=bound).bake_text() == (
+        "bake 240 s (minimum 240 s for Api5xxRateAlarm: 2 x 60 s + 120 s)")
+    assert plan_rollout(shipped, "v1", bake_minimum=bound).bake_text() == (
+        "bake the alarms' minimum (now 240 s for Api5xxRateAlarm: 2 x 60 s + 120 s)")
+    skipped = plan_rollout(shipped, "v1", bake_seconds=0, bake_minimum=bound)
+    assert skipped.bake_text() == "no bake (--bake 0): alarms not watched"
+    assert all(Phase.BAKE not in skipped.phases(t) for t in skipped.targets)
 
 
 # -- rollback ------------------------------------------------------------------------------------
