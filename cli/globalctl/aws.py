@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -18,19 +20,29 @@ def client(service: str, region: str) -> Any:
     return boto3.session.Session().client(service, region_name=region, config=config)
 
 
-def describe_stack(stack_name: str, region: str) -> dict | None:
+@contextmanager
+def reachable() -> Iterator[None]:
+    """No credentials, or an endpoint that does not answer, as one line a user can act on."""
     import os
 
-    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 
     try:
-        stacks = client("cloudformation", region).describe_stacks(StackName=stack_name)["Stacks"]
+        yield
     except NoCredentialsError:
         raise GlobalctlError("no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID)") from None
     except EndpointConnectionError as exc:
         endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
         hint = " (is the local cloud running? `globalctl local up`)" if "127.0.0.1" in endpoint or "localhost" in endpoint else ""
         raise GlobalctlError(f"cannot reach {exc.kwargs.get('endpoint_url', 'the AWS endpoint')}{hint}") from None
+
+
+def describe_stack(stack_name: str, region: str) -> dict | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        with reachable():
+            stacks = client("cloudformation", region).describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as exc:
         if "does not exist" in str(exc):
             return None

@@ -14,6 +14,7 @@ from globalctl.commands.availability import availability
 from globalctl.commands.destroy import destroy
 from globalctl.commands.drill import drill
 from globalctl.commands.failover import app as failover_app
+from globalctl.commands.lease import app as lease_app
 from globalctl.commands.params import params
 from globalctl.commands.plan import plan
 from globalctl.commands.rollout import rollback, rollout
@@ -60,6 +61,7 @@ app.command()(rollout)
 app.command()(rollback)
 app.command()(status)
 app.add_typer(failover_app, name="failover")
+app.add_typer(lease_app, name="lease")
 app.command()(destroy)
 app.command()(drill)
 local.register(app)

@@ -182,3 +182,62 @@ def test_6_rollback_returns_every_region_to_the_previous_release_and_to_a_named_
     assert released(cloud) == {env: "v5" for env in REGIONS}
     unknown = globalctl(cloud, "rollback", "--to", "v404", "--yes")
     assert unknown.returncode != 0 and "v404" in unknown.stderr and "known releases" in unknown.stderr
+
+
+def _rollout_process(cloud, release: str, env: dict[str, str] | None = None):
+    import subprocess
+
+    return subprocess.Popen([globalctl_bin(), "--config", str(cloud.config), "rollout", "--release", release, *FAST],
+                            cwd=cloud.project, env={**cloud.env, **(env or {})}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def test_7_two_rollouts_started_together_one_is_refused_and_the_regions_are_not_mixed(cloud):
+    processes = {release: _rollout_process(cloud, release) for release in ("v7a", "v7b")}
+    try:
+        outputs = {release: process.communicate(timeout=300)[0] for release, process in processes.items()}
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    codes = {release: process.returncode for release, process in processes.items()}
+    assert sorted(codes.values()) == [0, 1], outputs
+    winner = next(release for release, code in codes.items() if code == 0)
+    loser = next(release for release, code in codes.items() if code == 1)
+    assert re.search(rf"error: another change holds the deployment lease: rollout {winner} by \S+ pid \d+ since "
+                     r"\S+Z \(expires in \d+ s\)", outputs[loser]), outputs[loser]
+    assert released(cloud) == {env: winner for env in REGIONS}
+    state = json.loads((cloud.project / ".globalctl" / "rollouts" / "current.json").read_text())
+    assert (state["plan"]["release"], state["status"]) == (winner, "complete")  # the refused one wrote nothing
+    assert globalctl(cloud, "lease", "show").stdout.startswith("free")
+
+
+def test_8_a_killed_rollouts_lease_expires_on_its_own_then_resume_finishes(cloud):
+    import time
+
+    from tests.support.polling import wait_until
+
+    current = cloud.project / ".globalctl" / "rollouts" / "current.json"
+    before = current.stat().st_mtime
+    process = _rollout_process(cloud, "v8", {"GLOBALCTL_LEASE_SECONDS": "20"})
+    try:
+        def canary_done() -> bool:
+            if current.stat().st_mtime <= before:
+                return False
+            state = json.loads(current.read_text())
+            return state["plan"]["release"] == "v8" and state["results"].get("euw1", {}).get("status") == "deployed"
+
+        wait_until(canary_done, 120, "the canary of v8 to be deployed")
+    finally:
+        process.kill()  # SIGKILL: no cleanup, the lease stays behind until it expires
+        process.wait()
+    held = json.loads(globalctl(cloud, "lease", "show", "--json").stdout)
+    assert held["operation"] == "rollout v8"
+    refused = globalctl(cloud, "rollout", "--resume", "--yes", "--gate-timeout", "5")  # while the lease lasts
+    assert refused.returncode == 1 and "holds the deployment lease: rollout v8" in refused.stderr, refused.stderr
+    wait_until(lambda: time.time() > held["expires_at"], 40, "the killed rollout's lease to expire")
+    resumed = globalctl(cloud, "rollout", "--resume", "--yes", "--gate-timeout", "5")
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-2000:]
+    assert released(cloud) == {env: "v8" for env in REGIONS}
+    assert json.loads(current.read_text())["status"] == "complete"

@@ -21,7 +21,10 @@ def destroy(
     asks for the table name unless --yes. The SAM managed stack aws-sam-cli-managed-default is left alone."""
     from globalctl.destroy import execute, plan_destroy
 
-    plan = plan_destroy(Context.from_typer(ctx).topology, keep_table=keep_table, force=force)
+    from globalctl.lease import Lease
+
+    topology = Context.from_typer(ctx).topology
+    plan = plan_destroy(topology, keep_table=keep_table, force=force)
     if plan.empty:
         typer.echo(plan.nothing())
         return
@@ -30,5 +33,6 @@ def destroy(
     if not yes and typer.prompt(f"type {confirm!r} to delete all of it") != confirm:
         typer.echo(f"error: that is not {confirm!r}; nothing was deleted", err=True)
         raise typer.Exit(1)
-    execute(plan, typer.echo)
+    with Lease(topology).held("destroy", on_lost=lambda why: typer.echo(f"warning: {why}", err=True)):
+        execute(plan, typer.echo)
     typer.echo(plan.done())

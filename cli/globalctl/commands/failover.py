@@ -48,12 +48,23 @@ def drain(
     no_wait: bool = typer.Option(False, "--no-wait", help="Do not wait until the routing is seen to avoid it."),
 ) -> None:
     """Take a region out of the global routing (weight 0); its stack and health check stay."""
+    context = Context.from_typer(ctx)
+    region = _region_env(context, env)
+    with _lease(context, f"failover drain {env}"):
+        _drain(context, region, env, force, no_wait)
+
+
+def _lease(context: Context, operation: str):  # noqa: ANN202 - a context manager holding the lease
+    from globalctl.lease import Lease
+
+    return Lease(context.topology).held(operation, on_lost=lambda why: typer.echo(f"warning: {why}", err=True))
+
+
+def _drain(context: Context, region: Any, env: str, force: bool, no_wait: bool) -> None:
     from globalctl import routing
     from globalctl.endpoints import Endpoints
     from globalctl.regions import PROBE_TIMEOUT_SECONDS, health_problem
 
-    context = Context.from_typer(ctx)
-    region = _region_env(context, env)
     serving = routing.serving_ready(context.topology)
     if not serving.get(env):
         typer.echo(f"{env} ({region.region}) is already drained; nothing to do")
@@ -89,12 +100,17 @@ def restore(
     no_wait: bool = typer.Option(False, "--no-wait", help="Do not wait until the routing is seen to use it."),
 ) -> None:
     """Put a drained region back into the global routing (weight 1)."""
+    context = Context.from_typer(ctx)
+    region = _region_env(context, env)
+    with _lease(context, f"failover restore {env}"):
+        _restore(context, region, env, no_wait)
+
+
+def _restore(context: Context, region: Any, env: str, no_wait: bool) -> None:
     from globalctl import routing
     from globalctl.endpoints import Endpoints
     from globalctl.parameters import DEFAULT_WEIGHT
 
-    context = Context.from_typer(ctx)
-    region = _region_env(context, env)
     if routing.serving_ready(context.topology).get(env):
         typer.echo(f"{env} ({region.region}) is already serving; nothing to do")
         return

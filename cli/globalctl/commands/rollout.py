@@ -61,29 +61,47 @@ def _table(outcome) -> None:  # noqa: ANN001 - an Outcome
     from globalctl.output import console
 
     table = Table(title=f"{outcome.status}")
-    for column in ("env", "region", "result", "phase", "seconds", "replication ms", "reason"):
+    for column in ("env", "region", "result", "phase", "seconds", "replication ms", "baked s", "reason"):
         table.add_column(column)
     for result in outcome.results:
         table.add_row(result.env, result.region, result.status, result.phase, f"{result.seconds:.1f}",
                       "-" if result.replication_lag_ms is None else f"{result.replication_lag_ms:.0f}",
+                      "-" if result.bake_seconds is None else f"{result.bake_seconds:.0f}",
                       result.reason[:120])
     console().print(table)
 
 
-def _execute(service, plan, state=None, gate_timeout: float = 60.0) -> None:  # noqa: ANN001
-    report, display = _progress(plan)
-    executor = service.executor(plan, report, state, gate_timeout)
-
-    def interrupted(*_: object) -> None:
-        typer.echo("  interrupt: finishing the regions in flight, then stopping", err=True)
+def _lost(executor):  # noqa: ANN001, ANN202 - an Executor; the lease's on_lost callback
+    def lost(why: str) -> None:
+        typer.echo(f"  {why}: finishing the regions in flight, then stopping", err=True)
         executor.stop_requested.set()
+    return lost
 
-    previous = signal.signal(signal.SIGINT, interrupted)
+
+def _execute(service, plan, state=None, gate_timeout: float = 60.0) -> None:  # noqa: ANN001
+    from globalctl.lease import Lease
+
+    report, display = _progress(plan)
+    # The lease comes before the executor, which writes the rollout's state file: a refused second
+    # rollout must not touch the first one's state.
+    lease = Lease(service.context.topology)
+    info = lease.acquire(f"{plan.action} {plan.release}")
+    executor = None
     try:
-        with display:
-            outcome = executor.run()
+        executor = service.executor(plan, report, state, gate_timeout)
+
+        def interrupted(*_: object) -> None:
+            typer.echo("  interrupt: finishing the regions in flight, then stopping", err=True)
+            executor.stop_requested.set()
+
+        previous = signal.signal(signal.SIGINT, interrupted)
+        try:
+            with lease.renewing(info, on_lost=_lost(executor)), display:
+                outcome = executor.run()
+        finally:
+            signal.signal(signal.SIGINT, previous)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        lease.release(info)
     _table(outcome)
     if outcome.status == "interrupted":
         typer.echo("interrupted: `globalctl rollout --resume` continues, `globalctl rollback` undoes", err=True)
@@ -99,7 +117,7 @@ def rollout(
     regions: Regions = None,
     max_concurrent: MaxConcurrent = 1,
     failure_tolerance: FailureTolerance = 0,
-    bake: Bake = 60,
+    bake: Bake = None,
     canary: Canary = None,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and stop."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
@@ -109,7 +127,8 @@ def rollout(
                                        help="Seconds a region has to report healthy on the new release."),
 ) -> None:
     """Roll a release out: table, canary, waves of regions, routing; each region drained, deployed,
-    gated (health, smoke, replication, alarms) and restored; a failure rolls every updated region back."""
+    gated (health, smoke, replication), restored, then baked under live traffic with its alarms
+    watched; a failure rolls every updated region back."""
     from globalctl.rollout.service import RolloutService
 
     context = Context.from_typer(ctx)
@@ -153,4 +172,11 @@ def rollback(
     print_plan(plan)
     if not yes and not typer.confirm(f"roll back to {plan.release}?"):
         raise typer.Exit(1)
-    service.rollback(plan, _report)  # the regions of a wave at once, as in a rollout
+    from globalctl.lease import Lease
+
+    with Lease(service.context.topology).held(f"rollback to {plan.release}", on_lost=_warn):
+        service.rollback(plan, _report)  # the regions of a wave at once, as in a rollout
+
+
+def _warn(why: str) -> None:
+    typer.echo(f"warning: {why}", err=True)
