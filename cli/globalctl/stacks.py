@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from globalctl import aws
@@ -112,19 +113,23 @@ def release_tags(env: Environment, release: str) -> list[str]:
     return [f"{key}={value}" for key, value in tags.items()]
 
 
-def deploy_command(topology: Topology, env: Environment, parameters: dict[str, str], release: str) -> list[str]:
+def deploy_command(topology: Topology, env: Environment, parameters: dict[str, str], release: str,
+                   template_file: Path | None = None) -> list[str]:
     """sam's argument list: never a shell string. --parameter-overrides and --tags take several
-    values (samcli OptionNargs), so each `Key=Value` is its own argument, in SAM's own quoting."""
+    values (samcli OptionNargs), so each `Key=Value` is its own argument, in SAM's own quoting.
+    `template_file` (the release's build) is deployed instead of what samconfig and SAM would pick."""
     from globalctl.lint import sam_executable
 
+    template = ["--template-file", str(template_file)] if template_file else []
     return [sam_executable(), "deploy", "--config-file", str(topology.config_path.resolve()),
-            "--config-env", env.name, "--parameter-overrides", *(sam_overrides(parameters) or [""]),
+            "--config-env", env.name, *template, "--parameter-overrides", *(sam_overrides(parameters) or [""]),
             "--tags", *release_tags(env, release), "--no-progressbar"]
 
 
-def sam_deploy(topology: Topology, env: Environment, parameters: dict[str, str], release: str) -> str:
+def sam_deploy(topology: Topology, env: Environment, parameters: dict[str, str], release: str,
+               template_file: Path | None = None) -> str:
     """Run `sam deploy --config-env <env>` with the release; its output, or DeployFailed."""
-    command = deploy_command(topology, env, parameters, release)
+    command = deploy_command(topology, env, parameters, release, template_file)
     environ = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
     result = subprocess.run(command, cwd=topology.root, env=environ, capture_output=True, text=True,  # noqa: S603
                             timeout=SAM_TIMEOUT_SECONDS, check=False)

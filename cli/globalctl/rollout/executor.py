@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Protocol
 
 from globalctl.bake import AlarmBound
+from globalctl.build import code_differences
 from globalctl.exceptions import GlobalctlError
 from globalctl.gates import HEALTH_TIMEOUT_SECONDS, GateFailed
 from globalctl.regions import RegionApi
@@ -50,8 +51,15 @@ class Operations(Protocol):
     def check_deployable(self, env: str) -> None:
         """Refuse a stack in flight or stuck."""
 
+    def build(self, release: str, fresh: bool) -> None:
+        """Build the release once (`sam build` of the working tree), before any region deploys it;
+        fresh=False (a resumed rollout) reuses the build its first run made."""
+
     def deploy(self, env: str, parameters: dict[str, str], release: str) -> None:
-        """sam deploy of the env with these parameters and the release."""
+        """sam deploy of the env with these parameters and the release (a region: from its build)."""
+
+    def deployed_code(self, env: str) -> dict[str, str]:
+        """Each function of the env's stack and the CodeSha256 Lambda reports for it."""
 
     def wait_settled(self, env: str) -> str:
         """The stack's status once it is no longer in progress."""
@@ -106,6 +114,7 @@ class Executor:
         self.report = report
         self.regions = tuple(regions)
         self.gate_timeout = gate_timeout
+        self.resumed = state is not None
         self.state = state or self._start()
         self.results = {t.env: TargetResult(t.env, t.kind, t.region) for t in plan.targets}
         for env, saved in self.state.get("results", {}).items():
@@ -139,6 +148,14 @@ class Executor:
     def run(self) -> Outcome:
         failed = 0
         canary_failed = False
+        if self.plan.region_targets:
+            try:
+                if not self.resumed:
+                    self.records.forget_code(self.plan.release)
+                self.operations.build(self.plan.release, fresh=not self.resumed)
+            except GlobalctlError as error:  # nothing was touched yet
+                self.report("build", "failed", str(error))
+                return self._finish("build failed", ok=False)
         for wave in self.plan.waves:
             if self.stop_requested.is_set():
                 return self._finish("interrupted", ok=False)
@@ -196,7 +213,8 @@ class Executor:
                 with self._lock:
                     self.state.setdefault("snapshots", {})[env] = ops.snapshot(env).to_dict()
                 self._save()
-            else:
+            else:  # resumed: a killed run's deploy may still be finishing (its sam outlives it)
+                ops.wait_settled(env)
                 ops.check_deployable(env)
         elif phase == Phase.DRAIN:
             self._drain(target)
@@ -224,13 +242,18 @@ class Executor:
         except RoutingMissing:
             self.report(target.env, "drain", "skipped: no routing stack yet")
             return
+        if not serving.get(target.env, True):
+            if not self.results[target.env].drained:  # drained before this rollout: it stays so
+                self.report(target.env, "drain", "skipped: already drained")
+            return
         others = [env for env, on in serving.items() if on and env != target.env and self.operations.healthy(env)]
         if not others:
             self.report(target.env, "drain", "skipped: no other healthy region serves")
             return
-        if self.operations.drain(target.env):
-            self._set(target, drained=True)
-            self.operations.wait_observed(target.env, drained=True)
+        # The intent is recorded first: a run killed between the two still restores it on --resume.
+        self._set(target, drained=True)
+        self.operations.drain(target.env)
+        self.operations.wait_observed(target.env, drained=True)
 
     def _gate(self, target: Target) -> None:
         ops = self.operations
@@ -243,11 +266,21 @@ class Executor:
         if api is None:
             raise GateFailed("health", "the stack has no ApiEndpoint output")
         ops.gate_health(api, self.plan.release, self.gate_timeout)
+        self._gate_code(target)
         item_id = ops.gate_smoke(api, self.plan.release)
         other = next((a for env in self.regions if env != target.env and (a := ops.api(env)) is not None), None)
         if other is not None:
             lag = ops.gate_replication(api, other, item_id, self.plan.release)
             self._set(target, replication_lag_ms=round(lag, 1))
+
+    def _gate_code(self, target: Target) -> None:
+        """The first region gated records the code the release deployed; every other must run the same."""
+        deployed = self.operations.deployed_code(target.env)
+        expected = self.records.release_code(self.plan.release, deployed)
+        different = code_differences(expected, deployed)
+        if different:
+            raise GateFailed("code", f"{', '.join(different)} not the code of release {self.plan.release} "
+                                     f"(as its first region deployed it)")
 
     def _bake(self, target: Target) -> None:
         """The region's alarms watched while it serves. The bake is never shorter than the bound of

@@ -3,7 +3,7 @@ each one a call into the engines, stacks, routing, regions and gates, for a samc
 
 from __future__ import annotations
 
-from globalctl import gates, regions, routing, stacks
+from globalctl import build, gates, regions, routing, stacks
 from globalctl.bake import AlarmBound, minimum
 from globalctl.context import Context
 from globalctl.endpoints import Endpoints
@@ -19,6 +19,7 @@ class AwsOperations:
         self.context = context
         self.topology = context.topology
         self.endpoints = Endpoints(context.config_path)
+        self._build: build.Build | None = None
 
     def parameters(self, env: str) -> dict[str, str]:
         return self.context.stack_parameters(env)
@@ -29,8 +30,18 @@ class AwsOperations:
     def check_deployable(self, env: str) -> None:
         stacks.check_deployable(self.topology.env(env))
 
+    def build(self, release: str, fresh: bool) -> None:
+        """`sam build` of the release, once per rollout; a resumed rollout deploys the build it made."""
+        self._build = (None if fresh else build.existing(self.topology, release)) or build.sam_build(
+            self.topology, release)
+
     def deploy(self, env: str, parameters: dict[str, str], release: str) -> None:
-        stacks.sam_deploy(self.topology, self.topology.env(env), parameters, release)
+        target = self.topology.env(env)
+        template = self._build.template if target.kind == "region" and self._build else None
+        stacks.sam_deploy(self.topology, target, parameters, release, template)
+
+    def deployed_code(self, env: str) -> dict[str, str]:
+        return build.deployed_code(self.topology.env(env))
 
     def wait_settled(self, env: str) -> str:
         found = self.topology.env(env)

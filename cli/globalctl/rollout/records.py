@@ -99,6 +99,31 @@ class Records:
         except (TypeError, ValueError) as error:
             raise GlobalctlError(f"{path}: {error}; move it aside") from None
 
+    def release_code(self, release: str, deployed: dict[str, str]) -> dict[str, str]:
+        """The code recorded for `release` (functions -> CodeSha256); the first caller's `deployed`
+        becomes the record."""
+        path = self._code_path(release)
+        with self._lock:
+            recorded = self._read(path)
+            if recorded is None:
+                self._write(path, deployed)
+                return dict(deployed)
+        if not isinstance(recorded, dict):
+            raise GlobalctlError(f"{path} is not a map of functions to CodeSha256; move it aside")
+        return recorded
+
+    def recorded_code(self, release: str) -> dict[str, str] | None:
+        recorded = self._read(self._code_path(release))
+        return recorded if isinstance(recorded, dict) else None
+
+    def forget_code(self, release: str) -> None:
+        """A new run of a release id builds anew: the code an earlier run recorded no longer binds."""
+        self._code_path(release).unlink(missing_ok=True)
+
+    def _code_path(self, release: str) -> Path:
+        # A dot keeps it apart from the <env>.json records: a samconfig env name has none.
+        return inside(self.root, ("releases", "folder"), (release, "release id"), ("code.sha256.json", "file"))
+
     def releases(self) -> list[str]:
         folder = self.root / "releases"
         return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []

@@ -58,6 +58,7 @@ class FakeCloud:
         self.weights = dict.fromkeys(REGIONS, 1)
         self.deployed: dict[str, dict[str, str]] = {}
         self.baked: dict[str, float] = {}
+        self.code: dict[str, dict[str, str]] = {}
         self.alarm_bound: AlarmBound | None = AlarmBound("app-5xx", 3, 2, 1, 1)
         self._lock = threading.Lock()
 
@@ -88,9 +89,15 @@ class FakeCloud:
     def check_deployable(self, env: str) -> None:
         self._act("check", env)
 
+    def build(self, release: str, fresh: bool) -> None:
+        self._act("build" if fresh else "build (resumed)", release)
+
     def deploy(self, env: str, parameters: dict[str, str], release: str) -> None:
         self._act("deploy", env)
         self.deployed[env] = parameters
+
+    def deployed_code(self, env: str) -> dict[str, str]:
+        return dict(self.code.get(env, {"Api/ApiFunction": "sha-of-v2"}))
 
     def wait_settled(self, env: str) -> str:
         return "UPDATE_COMPLETE"
@@ -182,7 +189,9 @@ def test_a_whole_plan_deploys_every_target_in_wave_order_through_every_phase(con
     cloud = FakeCloud()
     outcome, _, _ = run(config, cloud)
     assert (outcome.ok, outcome.status) == (True, "complete")
-    expected = [("snapshot", "table"), ("deploy", "table"), ("table gate", "table"), ("snapshot", "table")]
+    # One build of the release, before anything is touched; then every target in wave order.
+    expected = [("build", "v2"), ("snapshot", "table"), ("deploy", "table"), ("table gate", "table"),
+                ("snapshot", "table")]
     for env in REGIONS:
         expected += [(step, env) for step in REGION_STEPS]
     expected += [(step, "routing") for step in STACK_STEPS]
@@ -195,7 +204,8 @@ def test_a_whole_plan_deploys_every_target_in_wave_order_through_every_phase(con
     assert recorded["status"] == "complete" and set(recorded["snapshots"]) == set(ALL)
     assert statuses(config) == dict.fromkeys(ALL, "deployed")
     assert recorded["results"]["use1"]["replication_lag_ms"] == 12.3
-    assert sorted(p.stem for p in (config.parent / ".globalctl" / "releases" / "v2").iterdir()) == sorted(ALL)
+    assert sorted(p.stem for p in (config.parent / ".globalctl" / "releases" / "v2").iterdir()) == sorted(
+        [*ALL, "code.sha256"])
     assert history(config)[-1]["action"] == "rollout" and history(config)[-1]["status"] == "complete"
     assert history(config)[-1]["regions"] == dict.fromkeys(ALL, "deployed")
 
@@ -334,3 +344,57 @@ def test_bake_zero_watches_no_alarm(config):
     cloud = FakeCloud()
     outcome, _, _ = run(config, cloud, bake_seconds=0)
     assert outcome.ok and cloud.done("alarms") == [] and cloud.baked == {}
+
+
+def test_a_region_drained_by_a_killed_run_is_put_back_by_resume(config):
+    class Killed(BaseException):
+        """The process dying between the drain and the next write of the state file."""
+
+    def die() -> None:
+        raise Killed()
+
+    cloud = FakeCloud()
+    cloud.hooks[("observed drained", "use1")] = die
+    with pytest.raises(Killed):
+        run(config, cloud)
+    assert cloud.weights["use1"] == 0 and state(config)["results"]["use1"]["drained"] is True
+    cloud.hooks.clear()
+    service = RolloutService(Context(config), operations=cloud)
+    resumption = service.resume()
+    assert service.executor(resumption.left, lambda *_: None, resumption.state).run().status == "complete"
+    assert cloud.weights == dict.fromkeys(REGIONS, 1)
+
+
+def test_a_region_an_operator_drained_before_the_rollout_stays_drained(config):
+    cloud = FakeCloud()
+    cloud.weights["apse1"] = 0
+    outcome, lines, _ = run(config, cloud)
+    assert outcome.ok and cloud.weights["apse1"] == 0 and "undrain" not in cloud.of("apse1")
+    assert "apse1 drain skipped: already drained" in lines
+
+
+def test_a_region_running_other_code_than_the_releases_first_region_fails_its_code_gate(config):
+    cloud = FakeCloud()
+    cloud.code["use1"] = {"Api/ApiFunction": "sha-of-a-stale-build"}
+    outcome, _, _ = run(config, cloud, failure_tolerance=1)
+    assert not outcome.ok
+    result = state(config)["results"]["use1"]
+    assert result["status"] == "rolled back"
+    assert result["reason"] == "gate: code gate: Api/ApiFunction not the code of release v2 (as its first region deployed it)"
+    recorded = json.loads((config.parent / ".globalctl" / "releases" / "v2" / "code.sha256.json").read_text())
+    assert recorded == {"Api/ApiFunction": "sha-of-v2"}  # the canary's, the first gated
+
+
+def test_a_resumed_rollout_reuses_its_build_and_a_failed_build_touches_nothing(config):
+    cloud = FakeCloud()
+    cloud.fail[("build", "v2")] = GlobalctlError("sam build of v2 failed: Error: PythonPipBuilder:ResolveDependencies")
+    outcome, lines, _ = run(config, cloud)
+    assert (outcome.ok, outcome.status) == (False, "build failed") and cloud.actions == [("build", "v2")]
+    assert "build failed sam build of v2 failed: Error: PythonPipBuilder:ResolveDependencies" in lines
+    cloud = FakeCloud()
+    records = Records(config)
+    plan = plan_rollout(topo.load(config), "v2")
+    records.start(plan)
+    resumption = RolloutService(Context(config), operations=cloud).resume()
+    Executor(resumption.left, cloud, records, lambda *_: None, regions=list(REGIONS), state=resumption.state).run()
+    assert cloud.actions[0] == ("build (resumed)", "v2")
