@@ -1,6 +1,6 @@
 """What `globalctl status` reports, gathered from the cloud: every region's stack status, release,
 health (its own API's /health and Route 53's checkers), traffic (serving or drained), alarms in
-ALARM and replication lag (a canary written through the region, read through another), and the
+ALARM, whether its functions run the code its release recorded (globalctl.build), and replication lag (a canary written through the region, read through another), and the
 global table's mode and replicas. A region is healthy when all of these are.
 
 The report is a JSON-ready dict (`status --json` prints it as it is)."""
@@ -11,8 +11,10 @@ from typing import Any
 
 from globalctl import aws, gates, regions, routing
 from globalctl.context import Context
+from globalctl.build import code_differences, deployed_code
 from globalctl.endpoints import Endpoints
 from globalctl.regions import RegionApi
+from globalctl.rollout.records import Records
 from globalctl.topology import Environment, Topology
 
 COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
@@ -22,6 +24,7 @@ def gather(context: Context, lag: bool) -> dict[str, Any]:
     """{"regions": {env: report}, "table": report}; `lag` measures the replication lag."""
     topology = context.topology
     endpoints = Endpoints(context.config_path)
+    records = Records(context.config_path)
     try:
         serving = routing.serving(topology)
     except routing.RoutingMissing:
@@ -32,7 +35,7 @@ def gather(context: Context, lag: bool) -> dict[str, Any]:
     found = {}
     for env in topology.regions:
         others = [api for api in apis if api.env != env.name]
-        found[env.name] = _region(env, stacks[env.name], endpoints, others, serving, route53, lag)
+        found[env.name] = _region(env, stacks[env.name], endpoints, others, serving, route53, lag, records)
     return {"regions": found, "table": _table(context)}
 
 
@@ -60,15 +63,17 @@ def route53_health(topology: Topology) -> dict[str, bool | None]:
 
 
 def _region(env: Environment, stack: dict | None, endpoints: Endpoints, others: list[RegionApi],
-            serving: dict[str, bool], route53: dict[str, bool | None], lag: bool) -> dict[str, Any]:
+            serving: dict[str, bool], route53: dict[str, bool | None], lag: bool,
+            records: Records) -> dict[str, Any]:
     report: dict[str, Any] = {"region": env.region, "stack_status": stack["StackStatus"] if stack else "NOT_DEPLOYED",
                               "release": None, "healthy": False, "api_health": None,
                               "route53_healthy": route53.get(env.name), "serving": serving.get(env.name),
-                              "alarms": [], "replication_lag_ms": None}
+                              "alarms": [], "replication_lag_ms": None, "code": None}
     if stack is None:
         return report
     outputs = aws.outputs_of(stack)
     report["release"] = aws.tags_of(stack).get("release") or outputs.get("DeployedRelease")
+    report["code"] = _code(records, env, report["release"])
     alarms = [a for a in outputs.get("AlarmNames", "").split(",") if a]
     if alarms:
         found = aws.client("cloudwatch", env.region).describe_alarms(AlarmNames=alarms[:100])["MetricAlarms"]
@@ -79,7 +84,8 @@ def _region(env: Environment, stack: dict | None, endpoints: Endpoints, others: 
     health = endpoints.request("GET", api.endpoint, api.region, "/health", timeout=regions.PROBE_TIMEOUT_SECONDS)
     report["api_health"] = health.status
     report["healthy"] = (report["stack_status"] in COMPLETE and health.status == 200
-                         and report["route53_healthy"] is not False and not report["alarms"])
+                         and report["route53_healthy"] is not False and not report["alarms"]
+                         and not str(report["code"]).startswith("differs"))
     if lag and report["healthy"] and others:
         try:
             item_id = gates.smoke(endpoints, api, report["release"] or "status")
@@ -88,6 +94,16 @@ def _region(env: Environment, stack: dict | None, endpoints: Endpoints, others: 
         except gates.GateFailed:
             report["healthy"] = False
     return report
+
+
+def _code(records: Records, env: Environment, release: str | None) -> str | None:
+    """Whether the region runs its release's code, as the rollout recorded it (None: no record,
+    e.g. a release deployed with sam alone)."""
+    expected = records.recorded_code(release) if release else None
+    if expected is None:
+        return None
+    different = code_differences(expected, deployed_code(env))
+    return f"differs: {', '.join(different)}" if different else "matches"
 
 
 def _table(context: Context) -> dict[str, Any]:

@@ -241,3 +241,34 @@ def test_8_a_killed_rollouts_lease_expires_on_its_own_then_resume_finishes(cloud
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-2000:]
     assert released(cloud) == {env: "v8" for env in REGIONS}
     assert json.loads(current.read_text())["status"] == "complete"
+
+
+def test_9_a_rollout_after_sam_build_and_an_edit_serves_the_edit_and_status_flags_stale_code(cloud):
+    from tests.e2e.conftest import _sam
+
+    cloud.run(_sam(), "build")  # the README's own `sam build`: .aws-sam/build holds the code as it is now
+    app = cloud.project / "src" / "api" / "app.py"
+    source = app.read_text()
+    assert source.count('"status": "ok" if') == 1
+    app.write_text(source.replace('"status": "ok" if', '"status": "ok, edited after sam build" if'))
+    try:
+        result = globalctl(cloud, "rollout", "--release", "v9", *FAST)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        for env in REGIONS:
+            body = http("GET", f"{cloud.api(env)}/health").json()
+            assert (body["status"], body["release"]) == ("ok, edited after sam build", "v9"), body
+        report = json.loads(globalctl(cloud, "status", "--json", "--no-lag").stdout)
+        assert {env: r["code"] for env, r in report["regions"].items()} == dict.fromkeys(REGIONS, "matches")
+
+        # Outside globalctl: plain `sam deploy` picks the stale .aws-sam build, under the same release.
+        params = cloud.params("apse1").replace("Release=unreleased", "Release=v9")
+        cloud.run(_sam(), "deploy", "--config-file", str(cloud.config), "--config-env", "apse1",
+                  "--parameter-overrides", params, "--tags", "app=global-backend", "release=v9")
+        assert http("GET", f"{cloud.api('apse1')}/health").json()["status"] == "ok"  # the old code
+        stale = globalctl(cloud, "status", "--json", "--no-lag")
+        report = json.loads(stale.stdout)
+        assert stale.returncode == 1 and report["regions"]["apse1"]["healthy"] is False
+        assert report["regions"]["apse1"]["code"].startswith("differs: Api/ApiFunction")
+        assert report["regions"]["euw1"]["code"] == "matches"
+    finally:
+        app.write_text(source)

@@ -18,8 +18,8 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     lag: bool = typer.Option(True, "--lag/--no-lag", help="Measure replication lag with a canary write."),
 ) -> None:
-    """Every region: stack status, release, health (API and Route 53), serving or drained, alarms
-    in ALARM, replication lag; the global table's mode and replicas. Exit 1 when a region is unhealthy."""
+    """Every region: stack status, release, whether it runs its release's code, health (API and
+    Route 53), serving or drained, alarms in ALARM, replication lag; the global table's mode and replicas. Exit 1 when a region is unhealthy."""
     from globalctl.status import gather, healthy
 
     report = gather(Context.from_typer(ctx), lag)
@@ -37,11 +37,13 @@ def _print(report: dict[str, Any]) -> None:
     from globalctl.output import console
 
     table = Table(title="regions")
-    for column in ("env", "region", "stack", "release", "healthy", "route 53", "traffic", "alarms", "lag ms"):
+    for column in ("env", "region", "stack", "release", "code", "healthy", "route 53", "traffic", "alarms", "lag ms"):
         table.add_column(column)
     for env, r in report["regions"].items():
         traffic_state = "-" if r["serving"] is None else "serving" if r["serving"] else "drained"
-        table.add_row(env, r["region"], r["stack_status"], r["release"] or "-", "yes" if r["healthy"] else "NO",
+        table.add_row(env, r["region"], r["stack_status"], r["release"] or "-", (r.get("code") or "-").upper()
+                      if str(r.get("code")).startswith("differs") else r.get("code") or "-",
+                      "yes" if r["healthy"] else "NO",
                       {True: "healthy", False: "UNHEALTHY", None: "-"}[r["route53_healthy"]], traffic_state,
                       ", ".join(r["alarms"]) or "-",
                       "-" if r["replication_lag_ms"] is None else f"{r['replication_lag_ms']:.0f}")
