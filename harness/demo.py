@@ -60,7 +60,7 @@ def deploy_everything(state: dict[str, Any]) -> None:
     env = lifecycle.process_environment(state)
     started = time.monotonic()
     release = f"demo-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
-    command = [_bin("globalctl"), "rollout", "--release", release, "--yes", "--bake", "2", "--skip-validate"]
+    command = [_bin("globalctl"), "rollout", "--release", release, "--yes", "--bake", "0", "--skip-validate"]
     result = subprocess.run(command, env=env, text=True, check=False, timeout=900)
     if result.returncode != 0:
         raise DemoFailed(f"globalctl rollout exited {result.returncode}")
