@@ -7,8 +7,8 @@ import json
 import typer
 
 from globalctl import inputs
-from globalctl.commands.plan_options import (Bake, Canary, FailureTolerance, MaxConcurrent, Regions, Release,
-                                            SkipValidate)
+from globalctl.commands.plan_options import (Bake, BakeTraffic, Canary, FailureTolerance, MaxConcurrent, Regions,
+                                            Release, SkipValidate)
 from globalctl.commands.planning import print_plan, print_previews, validate_first
 from globalctl.context import Context
 from globalctl.errors import reported
@@ -22,6 +22,7 @@ def plan(
     max_concurrent: MaxConcurrent = 1,
     failure_tolerance: FailureTolerance = 0,
     bake: Bake = None,
+    bake_traffic: BakeTraffic = 0.0,
     canary: Canary = None,
     as_json: bool = typer.Option(False, "--json", help="Print the plan and the change sets as JSON."),
     skip_validate: SkipValidate = False,
@@ -33,7 +34,7 @@ def plan(
     context = Context.from_typer(ctx)
     service = RolloutService(context)
     rollout_plan = service.plan_for(release, inputs.split_envs(regions), canary, max_concurrent, failure_tolerance,
-                                    bake)
+                                    bake, bake_traffic)
     if not skip_validate:  # after the planner: a bad option starts no cfn-lint or sam
         validate_first(context)
     summaries = service.previews(rollout_plan)

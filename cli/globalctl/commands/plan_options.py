@@ -26,6 +26,10 @@ Bake = Annotated[Optional[int], typer.Option(
     "--bake", min=0, max=MAX_BAKE_SECONDS, show_default="the minimum the region's alarms need to fire",
     help="Seconds each region's alarms must stay quiet under live traffic after its deploy; 0 skips the "
          "alarm gate.")]
+BakeTraffic = Annotated[float, typer.Option(
+    "--bake-traffic", min=0.0, max=50.0, metavar="RPS",
+    help="Synthetic requests per second through each baking region's own API (write, read, list, delete "
+         "of probe items, cleaned up), so a region with few clients still trips its alarms.")]
 Canary = Annotated[Optional[str], typer.Option(
     "--canary", help="The region env deployed first, alone (default: the first).")]
 SkipValidate = Annotated[bool, typer.Option("--skip-validate", help="Skip `globalctl validate` (not advised).")]

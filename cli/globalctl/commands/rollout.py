@@ -9,8 +9,8 @@ import signal
 import typer
 
 from globalctl import inputs
-from globalctl.commands.plan_options import (Bake, Canary, FailureTolerance, MaxConcurrent, Regions, Release,
-                                            SkipValidate)
+from globalctl.commands.plan_options import (Bake, BakeTraffic, Canary, FailureTolerance, MaxConcurrent, Regions,
+                                            Release, SkipValidate)
 from globalctl.commands.planning import print_plan, print_previews, validate_first
 from globalctl.context import Context
 from globalctl.errors import reported
@@ -118,6 +118,7 @@ def rollout(
     max_concurrent: MaxConcurrent = 1,
     failure_tolerance: FailureTolerance = 0,
     bake: Bake = None,
+    bake_traffic: BakeTraffic = 0.0,
     canary: Canary = None,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and stop."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
@@ -143,7 +144,8 @@ def rollout(
         print_plan(resumption.left)
         _execute(service, resumption.left, resumption.state, gate_timeout)
         return
-    plan = service.plan_for(release, inputs.split_envs(regions), canary, max_concurrent, failure_tolerance, bake)
+    plan = service.plan_for(release, inputs.split_envs(regions), canary, max_concurrent, failure_tolerance, bake,
+                            bake_traffic)
     if not skip_validate:
         validate_first(context)
     print_plan(plan)

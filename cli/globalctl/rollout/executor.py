@@ -88,8 +88,9 @@ class Operations(Protocol):
 
     def gate_replication(self, api: RegionApi, other: RegionApi, item_id: str, release: str) -> float: ...
 
-    def gate_alarms(self, api: RegionApi, bake_seconds: float) -> int:
-        """GateFailed as soon as one of the region's alarms is in ALARM within the bake; how many were watched."""
+    def gate_alarms(self, api: RegionApi, bake_seconds: float, traffic_rps: float = 0.0) -> int:
+        """GateFailed as soon as one of the region's alarms is in ALARM within the bake; how many were
+        watched. traffic_rps > 0 sends that much probe traffic through the region's API meanwhile."""
 
     def bake_minimum(self, api: RegionApi) -> AlarmBound | None:
         """The largest bound of the region's deployed alarms (globalctl.bake); None without alarms."""
@@ -297,8 +298,9 @@ class Executor:
                 self.report(target.env, "bake", f"lengthened to {needed.seconds} s for {needed.explain()}")
             seconds = needed.seconds
         self._set(target, bake_seconds=seconds)
-        self.report(target.env, "bake", f"{seconds} s under live traffic, {len(api.alarms)} alarm(s) watched")
-        self.operations.gate_alarms(api, seconds)
+        probe = f" + {self.plan.bake_traffic_rps:g} probe requests/s" if self.plan.bake_traffic_rps else ""
+        self.report(target.env, "bake", f"{seconds} s under live traffic{probe}, {len(api.alarms)} alarm(s) watched")
+        self.operations.gate_alarms(api, seconds, self.plan.bake_traffic_rps)
 
     # --- undo ---------------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@ each one a call into the engines, stacks, routing, regions and gates, for a samc
 
 from __future__ import annotations
 
-from globalctl import build, gates, regions, routing, stacks
+from globalctl import bake_traffic, build, gates, regions, routing, stacks
 from globalctl.bake import AlarmBound, minimum
 from globalctl.context import Context
 from globalctl.endpoints import Endpoints
@@ -74,8 +74,9 @@ class AwsOperations:
     def gate_replication(self, api: RegionApi, other: RegionApi, item_id: str, release: str) -> float:
         return gates.replication(self.endpoints, api, other, item_id, release)
 
-    def gate_alarms(self, api: RegionApi, bake_seconds: float) -> int:
-        return gates.alarms_quiet(api, bake_seconds)
+    def gate_alarms(self, api: RegionApi, bake_seconds: float, traffic_rps: float = 0.0) -> int:
+        with bake_traffic.probing(self.endpoints, api, traffic_rps):
+            return gates.alarms_quiet(api, bake_seconds)
 
     def bake_minimum(self, api: RegionApi) -> AlarmBound | None:
         return alarm_minimum(self.endpoints, api.region, api.alarms)

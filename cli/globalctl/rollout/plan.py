@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from globalctl.bake import AlarmBound
+from globalctl.bake_traffic import MAX_RPS as MAX_PROBE_RPS
 from globalctl.exceptions import PlanError
 from globalctl.inputs import RELEASE_RULE, check_release  # noqa: F401 - RELEASE_RULE re-exported
 from globalctl.topology import Environment, Topology
@@ -108,6 +109,7 @@ class Plan:
     drain: bool
     action: Action = "rollout"
     bake_basis: str = ""  # why this bake: the alarm behind the minimum, as the planner saw it
+    bake_traffic_rps: float = 0.0  # synthetic requests per second through a baking region's API (0: none)
 
     def __post_init__(self) -> None:
         if self.action not in _ACTIONS:
@@ -132,7 +134,8 @@ class Plan:
         if self.bake_seconds == 0:
             return "no bake (--bake 0): alarms not watched"
         amount = "the alarms' minimum" if self.bake_seconds is None else f"{self.bake_seconds} s"
-        return f"bake {amount}" + (f" ({self.bake_basis})" if self.bake_basis else "")
+        traffic = f", with {self.bake_traffic_rps:g} probe requests/s" if self.bake_traffic_rps else ""
+        return f"bake {amount}{traffic}" + (f" ({self.bake_basis})" if self.bake_basis else "")
 
     def without(self, done_envs: Iterable[str]) -> Plan:
         """The plan left to run once `done_envs` are done (for --resume).
@@ -161,6 +164,7 @@ class Plan:
             "failure_tolerance": self.failure_tolerance,
             "bake_seconds": self.bake_seconds,
             "bake_basis": self.bake_basis,
+            "bake_traffic_rps": self.bake_traffic_rps,
             "drain": self.drain,
             "waves": [
                 {
@@ -200,6 +204,7 @@ class Plan:
                 drain=_bool(data["drain"], "drain"),
                 action=data["action"],
                 bake_basis=str(data.get("bake_basis", "")),
+                bake_traffic_rps=float(data.get("bake_traffic_rps", 0.0)),
             )
         except PlanError as exc:
             raise PlanError(f"malformed plan: {exc}") from None
@@ -247,6 +252,7 @@ def plan_rollout(
     include_routing: bool = True,
     drain: bool = True,
     bake_minimum: AlarmBound | None = None,
+    bake_traffic_rps: float = 0.0,
 ) -> Plan:
     """Plan a rollout of `release` (see the module docstring for the order).
 
@@ -263,6 +269,9 @@ def plan_rollout(
     _int(max_concurrent, "max concurrent", minimum=1)
     _int(failure_tolerance, "failure tolerance", minimum=0)
     basis = _bake_basis(bake_seconds, bake_minimum)
+    if not 0 <= bake_traffic_rps <= MAX_PROBE_RPS or (bake_traffic_rps and bake_seconds == 0):
+        raise PlanError(f"bake traffic must be 0 to {MAX_PROBE_RPS:g} requests/s, and needs a bake "
+                        f"(got {bake_traffic_rps:g} with bake {bake_seconds})")
     selected = _select(topology, regions)
     canary_env = _canary(topology, selected, canary, regions)
     if failure_tolerance >= len(selected):
@@ -289,6 +298,7 @@ def plan_rollout(
         drain=drain and topology.routing is not None and len(topology.regions) >= 2,
         action="rollout",
         bake_basis=basis,
+        bake_traffic_rps=float(bake_traffic_rps),
     )
 
 

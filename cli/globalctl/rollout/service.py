@@ -47,13 +47,13 @@ class RolloutService:
     # --- plans --------------------------------------------------------------------------------------
 
     def plan_for(self, release: str | None, regions: list[str] | None, canary: str | None,
-                 max_concurrent: int, failure_tolerance: int, bake: int | None) -> Plan:
+                 max_concurrent: int, failure_tolerance: int, bake: int | None, bake_traffic: float = 0.0) -> Plan:
         """The rollout plan of the options. The planner is pure and checks every option against the
         topology first; only then are the deployed alarms read (the bake's minimum) and the default
         release named (it asks git), so a bad option reaches no cloud and starts no process, and
         validate (cfn-lint, sam) comes after this."""
         options = dict(regions=regions, canary=canary, max_concurrent=max_concurrent,
-                       failure_tolerance=failure_tolerance, bake_seconds=bake)
+                       failure_tolerance=failure_tolerance, bake_seconds=bake, bake_traffic_rps=bake_traffic)
         plan = plan_rollout(self.context.topology, release or "pending", **options)
         if bake != 0:
             try:

@@ -137,7 +137,7 @@ class FakeCloud:
         self._act("replication", api.env)
         return 12.34
 
-    def gate_alarms(self, api: RegionApi, bake_seconds: float) -> int:
+    def gate_alarms(self, api: RegionApi, bake_seconds: float, traffic_rps: float = 0.0) -> int:
         self._act("alarms", api.env)
         self.baked[api.env] = bake_seconds
         return 1

@@ -398,7 +398,7 @@ def test_to_dict_shape_and_json_round_trip(shipped):
     plan = plan_rollout(shipped, "abc1234-20240506T070809Z", bake_seconds=30)
     data = plan.to_dict()
     assert list(data) == ["action", "release", "max_concurrent", "failure_tolerance", "bake_seconds", "bake_basis",
-                          "drain", "waves"]
+                          "bake_traffic_rps", "drain", "waves"]
     assert data["waves"][1] == {"number": 2, "targets": [
         {"env": "euw1", "kind": "region", "region": "eu-west-1", "stack_name": "global-backend", "canary": True}]}
     assert Plan.from_dict(json.loads(json.dumps(data))) == plan
@@ -615,3 +615,12 @@ def test_planner_imports_no_aws_sdk():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert proc.stdout.strip() == ""
+
+
+def test_bake_traffic_is_bounded_needs_a_bake_and_is_said_in_the_plan(shipped):
+    plan = plan_rollout(shipped, "v1", bake_seconds=300, bake_traffic_rps=5)
+    assert plan.bake_text() == "bake 300 s, with 5 probe requests/s"
+    assert Plan.from_dict(json.loads(json.dumps(plan.to_dict()))).bake_traffic_rps == 5
+    for rps, bake_seconds in ((51, None), (-1, None), (5, 0)):
+        with pytest.raises(PlanError, match="bake traffic must be 0 to 50 requests/s, and needs a bake"):
+            plan_rollout(shipped, "v1", bake_seconds=bake_seconds, bake_traffic_rps=rps)
