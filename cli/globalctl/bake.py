@@ -16,9 +16,10 @@ So on AWS an alarm's bound is M x P + 60 s of publication + 60 s of evaluation; 
 alarms (two of three one-minute datapoints) need 240 s. A bake shorter than the largest bound
 ends before its slowest alarm could say anything: that is a bake that cannot fail.
 
-On the local cloud the data planes publish each datapoint as it happens and the alarms are
-evaluated once per (scaled) period, with every period scaled by the cloud's alarm_period_scale:
-the bound is (M x P + P) x scale.
+On the local cloud the data planes publish each datapoint as it happens and every period is scaled
+by the cloud's alarm_period_scale; an alarm is evaluated as each period closes. The bake may start
+up to a period before the first whole one, and the last period's evaluation can fall a tick after
+it closes: the bound is (M x P + 2 x P) x scale.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def bound(alarm: Mapping[str, Any], scale: float = 1.0, local: bool = False) -> 
     period = _period(alarm)
     datapoints = int(alarm.get("DatapointsToAlarm") or alarm.get("EvaluationPeriods") or 1)
     if local:
-        delay = period
+        delay = 2 * period
         seconds = math.ceil((datapoints * period + delay) * scale)
         return AlarmBound(alarm["AlarmName"], seconds, datapoints, round(period * scale, 3),
                           round(delay * scale, 3))

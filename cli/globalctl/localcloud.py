@@ -36,7 +36,8 @@ def state_dir(project_root: Path) -> Path:
 
 
 def start(config_path: Path, base_port: int = lifecycle.DEFAULT_BASE_PORT,
-          timeout: float = lifecycle.START_TIMEOUT_SECONDS, health_interval_scale: float = 1.0) -> dict[str, Any]:
+          timeout: float = lifecycle.START_TIMEOUT_SECONDS, health_interval_scale: float = 1.0,
+          alarm_period_scale: float = 1.0) -> dict[str, Any]:
     """Start the local cloud of the project whose samconfig is config_path: its region envs (in
     samconfig order), its home region, in its state dir; the cloud's state once everything listens.
     Raises lifecycle.LocalCloudError; UsageError when the fixed ports would leave 1..65535."""
@@ -47,7 +48,7 @@ def start(config_path: Path, base_port: int = lifecycle.DEFAULT_BASE_PORT,
         raise UsageError(f"--base-port {layout.base_port}: the local cloud needs ports {layout.base_port}.."
                          f"{last}, all within 1..65535 (or 0 for free ports)")
     return lifecycle.up(state_dir(config_path.resolve().parent), layout, top.home_region, timeout,
-                        health_interval_scale)
+                        health_interval_scale, alarm_period_scale)
 
 
 @dataclass
@@ -66,10 +67,11 @@ class LocalCloudContext:
     def _topology(self) -> topology.Topology:
         return topology.load(self.config_path)
 
-    def up(self, base_port: int | None, timeout: float, health_interval_scale: float = 1.0) -> dict[str, Any]:
+    def up(self, base_port: int | None, timeout: float, health_interval_scale: float = 1.0,
+           alarm_period_scale: float = 1.0) -> dict[str, Any]:
         try:
             return start(self.config_path, lifecycle.DEFAULT_BASE_PORT if base_port is None else base_port,
-                         timeout, health_interval_scale)
+                         timeout, health_interval_scale, alarm_period_scale)
         except lifecycle.LocalCloudError as error:
             raise LocalCloudError(str(error)) from None
 

@@ -48,7 +48,8 @@ def register_control(cloud: Any) -> None:
             regions[env] = {"region": region, "api_url": cloud.api_servers[env].url,
                             "healthy": _region_healthy(cloud, region), "fault": fault.kind if fault else None}
         return {"endpoint": cloud.endpoint.url, "global_url": cloud.entry.url, "home_region": cloud.home_region,
-                "regions": regions}
+                "health_interval_scale": cloud.health_interval_scale,
+                "alarm_period_scale": cloud.alarm_period_scale, "regions": regions}
 
     def fault(body: dict[str, Any]) -> dict[str, Any]:
         env, kind = str(body.get("env", "")), str(body.get("kind", ""))

@@ -29,9 +29,10 @@ log = logging.getLogger("localcloud")
 
 class LocalCloud:
     def __init__(self, state_dir: Path, regions: dict[str, str], home_region: str, base_port: int,
-                 health_interval_scale: float = 1.0):
+                 health_interval_scale: float = 1.0, alarm_period_scale: float = 1.0):
         self.state_dir = state_dir
         self.health_interval_scale = health_interval_scale
+        self.alarm_period_scale = alarm_period_scale
         self.regions = regions
         self.home_region = home_region
         self.ports = Layout(base_port, regions).ports()
@@ -43,6 +44,8 @@ class LocalCloud:
         from .awslambda.event_source_mappings.wiring import StreamMappings
         from .awslambda.wiring import Functions
         from .aws_endpoint import AwsEndpoint
+        from .cloudwatch import metrics
+        from .cloudwatch.evaluation import AlarmEvaluator
         from .control_api import register_control
         from .dynamodb import patch as dynamodb_patch
         from .faults import FaultBoard
@@ -53,7 +56,8 @@ class LocalCloud:
         self.endpoint = AwsEndpoint(port=self.ports.get("endpoint", 0))
         self._parts.append(self.endpoint)
         hooks.endpoint_url = self.endpoint.url
-        self.functions = Functions(_worker_env(self.endpoint.url, self.home_region), self.state_dir)
+        self.functions = Functions(_worker_env(self.endpoint.url, self.home_region), self.state_dir,
+                                   publish=metrics.publish)
         self._parts.append(self.functions)
         hooks.invoke = self.functions.invoke
         hooks.function_changed = self.functions.changed
@@ -67,7 +71,7 @@ class LocalCloud:
         self.faults = FaultBoard(self.regions, dynamodb_patch.set_cut)
         self.catalog = ApiCatalog(ACCOUNT_ID)
         self.api_servers = start_servers(self.regions, self.ports, self.catalog,
-                                         FunctionInvoker(self.functions.invoke), self.faults)
+                                         FunctionInvoker(self.functions.invoke), self.faults, metrics.publish)
         self._parts.extend(self.api_servers.values())
         region_ports = {self.regions[env]: server.port for env, server in self.api_servers.items()}
 
@@ -80,6 +84,11 @@ class LocalCloud:
                                  upstream=self.dns.upstream, default_location=self.home_region)
         self.entry.start()
         self._parts.append(self.entry)
+
+        # us-east-1 too: Route 53's metrics and alarms live there whichever regions are served.
+        self.alarms = AlarmEvaluator(ACCOUNT_ID, {*self.regions.values(), "us-east-1"}, self.alarm_period_scale)
+        self._parts.append(self.alarms)
+        self.alarms.start()
 
         register_control(self)
         self.endpoint.start()
@@ -95,6 +104,7 @@ class LocalCloud:
             "home_region": self.home_region,
             "account_id": ACCOUNT_ID,
             "health_interval_scale": self.health_interval_scale,
+            "alarm_period_scale": self.alarm_period_scale,
             "regions": {env: {"region": region, "api_url": self.api_servers[env].url}
                         for env, region in self.regions.items()},
             "ports": {"endpoint": self.endpoint.port, "global": self.entry.port,
@@ -151,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-port", type=int, default=0)
     # Health checkers probe at the deployed RequestInterval times this; tests use < 1 to fail over fast.
     parser.add_argument("--health-interval-scale", type=float, default=1.0)
+    # Alarm periods last this times their deployed Period (60 s x 0.05 = 3 s): alarms fire in seconds.
+    parser.add_argument("--alarm-period-scale", type=float, default=1.0)
     args = parser.parse_args(argv)
     args.state_dir = args.state_dir.resolve()  # workers run with their code dir as cwd
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -159,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     args.state_dir.mkdir(parents=True, exist_ok=True)
     regions = dict(args.regions)
     home = args.home_region or next(iter(regions.values()))
-    cloud = LocalCloud(args.state_dir, regions, home, args.base_port, args.health_interval_scale)
+    cloud = LocalCloud(args.state_dir, regions, home, args.base_port, args.health_interval_scale,
+                       args.alarm_period_scale)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

@@ -126,9 +126,10 @@ class LocalCloud:
         return response.json()
 
 
-def start_cloud(project: Path, config_name: str) -> LocalCloud:
+def start_cloud(project: Path, config_name: str, alarm_period_scale: float = 1.0) -> LocalCloud:
     config = project / config_name
-    state = localcloud.start(config, 0, timeout=60, health_interval_scale=HEALTH_INTERVAL_SCALE)
+    state = localcloud.start(config, 0, timeout=60, health_interval_scale=HEALTH_INTERVAL_SCALE,
+                             alarm_period_scale=alarm_period_scale)
     return LocalCloud(project, config, state)
 
 
@@ -145,9 +146,9 @@ def stop_cloud(cloud: LocalCloud) -> None:
 
 @contextlib.contextmanager
 def running_cloud(tmp_path_factory: pytest.TempPathFactory, name: str,
-                  config_name: str = "samconfig.toml") -> Iterator[LocalCloud]:
+                  config_name: str = "samconfig.toml", alarm_period_scale: float = 1.0) -> Iterator[LocalCloud]:
     """A fresh copy of the project on its own local cloud, stopped (and checked stopped) afterwards."""
-    cloud = start_cloud(copy_project(tmp_path_factory.mktemp(name)), config_name)
+    cloud = start_cloud(copy_project(tmp_path_factory.mktemp(name)), config_name, alarm_period_scale)
     try:
         yield cloud
     finally:

@@ -33,9 +33,12 @@ def up(
     health_interval_scale: float = typer.Option(1.0, "--health-interval-scale", min=0.01, max=1.0,
                                                 help="Probe health checks at this share of their deployed "
                                                      "RequestInterval (tests use 0.1 to fail over in seconds)."),
+    alarm_period_scale: float = typer.Option(1.0, "--alarm-period-scale", min=0.01, max=1.0,
+                                             help="Alarm periods last this share of their deployed Period "
+                                                  "(0.05: a 60 s period is 3 s, so alarms fire in seconds)."),
 ) -> None:
     """Start the local cloud in the background and return once everything listens."""
-    state = _local(ctx).up(base_port, timeout, health_interval_scale)
+    state = _local(ctx).up(base_port, timeout, health_interval_scale, alarm_period_scale)
     typer.echo(f"local cloud up (pid {state['pid']})")
     typer.echo(f"  AWS endpoint : {state['endpoint']}")
     typer.echo(f"  global entry : {state['global_url']}")
@@ -72,7 +75,9 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
 
     from globalctl.output import console
 
-    table = Table(title=f"local cloud: endpoint {report['endpoint']}, global entry {report['global_url']}")
+    table = Table(title=f"local cloud: endpoint {report['endpoint']}, global entry {report['global_url']}, "
+                        f"health-check interval x{report.get('health_interval_scale', 1.0):g}, "
+                        f"alarm periods x{report.get('alarm_period_scale', 1.0):g}")
     for column in ("env", "region", "api", "healthy", "fault"):
         table.add_column(column)
     for name, region in report["regions"].items():

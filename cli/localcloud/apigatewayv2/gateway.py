@@ -20,7 +20,7 @@ from typing import Callable
 
 from ..faults import Fault
 from ..invocation import TooManyRequests
-from .contracts import ApiCatalog, FaultSource, Invoker, InvokerTimeout
+from .contracts import ApiCatalog, FaultSource, Invoker, InvokerTimeout, Publish
 from .event import HttpRequest, RequestContextInfo, build_event, new_request_id
 from .model import DEFAULT_STAGE_NAME, DeployedApi, Route
 from .response import (
@@ -70,6 +70,8 @@ class ApiGateway:
         wall_clock: Callable[[], float] = time.time,
         lambda_throttle_status: int = 500,
         stopping: threading.Event | None = None,
+        publish: Publish | None = None,
+        account_id: str = "123456789012",
     ) -> None:
         self.region = region
         self._catalog = catalog
@@ -87,6 +89,8 @@ class ApiGateway:
         self._requests_total = 0
         self._responses: Counter[int] = Counter()
         self._dropped_total = 0
+        self._publish = publish
+        self._account_id = account_id
 
     # --- stats -------------------------------------------------------------------------------
 
@@ -131,11 +135,31 @@ class ApiGateway:
         if fault is not None and not isinstance(fault, Fault):
             raise TypeError(f"fault must be a Fault or None, not {type(fault).__name__}")
         request_id = new_request_id()
-        response = self._respond(request, fault, request_id)
+        started = time.perf_counter()
+        trace: dict = {}
+        response = self._respond(request, fault, request_id, trace)
         if response is not None:
             response = finalize(response, request_id, self._wall_clock(), request.method.upper() == "HEAD")
+            if self._publish is not None and "api" in trace:
+                self._metrics(trace, response.status, (time.perf_counter() - started) * 1000)
         self._count(response)
         return response
+
+    def _metrics(self, trace: dict, status: int, latency_ms: float) -> None:
+        """One request's metrics, as HTTP APIs publish them: Count, 4xx, 5xx, Latency and
+        IntegrationLatency per ApiId and Stage
+        (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html).
+        A request that never reached an API (unknown host, outage) publishes nothing."""
+        api: DeployedApi = trace["api"]
+        dims = {"ApiId": api.api_id, "Stage": api.stage.stage_name}
+        publish, account = self._publish, self._account_id
+        publish(account, self.region, "AWS/ApiGateway", "Count", dims, 1, "Count")
+        publish(account, self.region, "AWS/ApiGateway", "4xx", dims, 1 if 400 <= status < 500 else 0, "Count")
+        publish(account, self.region, "AWS/ApiGateway", "5xx", dims, 1 if status >= 500 else 0, "Count")
+        publish(account, self.region, "AWS/ApiGateway", "Latency", dims, latency_ms, "Milliseconds")
+        if "integration_ms" in trace:
+            publish(account, self.region, "AWS/ApiGateway", "IntegrationLatency", dims, trace["integration_ms"],
+                    "Milliseconds")
 
     def reject(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         """Finalize and count a response the server produced itself (400, 413)."""
@@ -143,7 +167,8 @@ class ApiGateway:
         self._count(response)
         return response
 
-    def _respond(self, request: HttpRequest, fault: Fault | None, request_id: str) -> HttpResponse | None:
+    def _respond(self, request: HttpRequest, fault: Fault | None, request_id: str,
+                 trace: dict) -> HttpResponse | None:
         if fault is not None:
             if fault.kind == "outage":
                 return None
@@ -157,6 +182,7 @@ class ApiGateway:
         api = self._catalog.lookup(self.region, request.header("host"))
         if api is None:
             return not_found()
+        trace["api"] = api
         route_path = strip_stage(api, request.raw_path)
         if route_path is None:
             return not_found()
@@ -172,6 +198,7 @@ class ApiGateway:
 
         now_ms = int(self._wall_clock() * 1000)
         event = build_event(request, api, match, RequestContextInfo(request_id, now_ms))
+        invoked = time.perf_counter()
         try:
             outcome = self._invoker.invoke(integration.function_arn, event, integration.timeout_s)
         except InvokerTimeout:
@@ -182,6 +209,7 @@ class ApiGateway:
         except Exception:  # any invoker failure is an integration failure to the client
             log.exception("invoking %s for %s failed", integration.function_arn, match.route.route_key)
             return internal_server_error()
+        trace["integration_ms"] = (time.perf_counter() - invoked) * 1000
         if outcome.function_error:
             log.info(
                 "function %s failed (%s): %r", integration.function_arn, outcome.function_error, outcome.payload[:500]

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 from urllib.parse import urlsplit
 
-from .contracts import ApiCatalog, FaultSource, Invoker
+from .contracts import ApiCatalog, FaultSource, Invoker, Publish
 from .event import HttpRequest
 from .gateway import ApiGateway
 from .response import HttpResponse, bad_request, gateway_error, request_entity_too_large
@@ -289,6 +289,7 @@ class RegionalApiServer:
         lambda_throttle_status: int = 500,
         idle_timeout_s: float = 60.0,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        publish: Publish | None = None,
     ) -> None:
         self.region = region
         self.host = host
@@ -304,6 +305,7 @@ class RegionalApiServer:
             wall_clock=wall_clock,
             lambda_throttle_status=lambda_throttle_status,
             stopping=self._stopping,
+            publish=publish,
         )
         self._idle_timeout_s = idle_timeout_s
         self._max_payload_bytes = max_payload_bytes

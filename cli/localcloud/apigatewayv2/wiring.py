@@ -106,12 +106,12 @@ class FunctionInvoker:
 
 
 def start_servers(regions: dict[str, str], ports: dict[str, int], catalog: ApiCatalog, invoker: FunctionInvoker,
-                  faults: Any) -> dict[str, RegionalApiServer]:
+                  faults: Any, publish: Any = None) -> dict[str, RegionalApiServer]:
     servers: dict[str, RegionalApiServer] = {}
     try:
         for env, region in regions.items():
             server = RegionalApiServer(region, "127.0.0.1", ports.get(env, 0), catalog=catalog, invoker=invoker,
-                                       faults=faults)
+                                       faults=faults, publish=publish)
             server.start()
             servers[env] = server
     except BaseException:

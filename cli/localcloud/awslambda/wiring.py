@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from moto.awslambda.models import lambda_backends
 
 from .runtime.code import extract_code
-from ..invocation import InvokeOutcome
+from ..invocation import InvokeOutcome, TooManyRequests
 from .runtime.errors import FunctionNotDeployed
 from .runtime.registry import LambdaRuntime
 from .runtime.spec import FunctionSpec
@@ -24,12 +24,23 @@ from .runtime.spec import FunctionSpec
 log = logging.getLogger("localcloud.awslambda")
 
 
+# publish(account_id, region, namespace, metric_name, dimensions, value, unit)
+Publish = Callable[[str, str, str, str, Mapping[str, str], float, str], None]
+
+
+def _unpublished(*_: Any) -> None:
+    return None
+
+
 class Functions:
-    def __init__(self, base_env: Mapping[str, str], work_dir: Path, max_concurrency: int = 4):
+    def __init__(self, base_env: Mapping[str, str], work_dir: Path, max_concurrency: int = 4,
+                 publish: Publish = _unpublished):
         work_dir = work_dir.resolve()  # a worker's cwd is its code dir: every path it gets is absolute
         self.code_root = work_dir / "code"
         self.runtime = LambdaRuntime(base_env, work_dir / "logs", max_concurrency=max_concurrency)
         self._lock = threading.Lock()
+        self._publish = publish
+        self._in_flight: dict[str, int] = {}
 
     def changed(self, account_id: str, region: str, function_name: str) -> None:
         """Deploy the function as the control plane now describes it."""
@@ -49,14 +60,32 @@ class Functions:
         self.runtime.remove(arn)
 
     def invoke(self, function_arn: str, event: dict[str, Any]) -> InvokeOutcome:
-        """Invoke by ARN (qualifier dropped: the local cloud runs $LATEST)."""
+        """Invoke by ARN (qualifier dropped: the local cloud runs $LATEST), publishing the
+        invocation's metrics as Lambda does."""
         arn = ":".join(function_arn.split(":")[:7])
+        account, region, name = arn.split(":")[4], arn.split(":")[3], arn.split(":")[6]
+        with self._lock:
+            in_flight = self._in_flight[arn] = self._in_flight.get(arn, 0) + 1
+        metric = {"FunctionName": name}
+        self._publish(account, region, "AWS/Lambda", "ConcurrentExecutions", metric, in_flight, "Count")
         try:
-            return self.runtime.invoke(arn, event)
-        except FunctionNotDeployed:
-            account, region, name = arn.split(":")[4], arn.split(":")[3], arn.split(":")[6]
-            self.changed(account, region, name)
-            return self.runtime.invoke(arn, event)
+            try:
+                outcome = self.runtime.invoke(arn, event)
+            except FunctionNotDeployed:
+                self.changed(account, region, name)
+                outcome = self.runtime.invoke(arn, event)
+        except TooManyRequests:
+            self._publish(account, region, "AWS/Lambda", "Throttles", metric, 1, "Count")
+            raise
+        finally:
+            with self._lock:
+                self._in_flight[arn] -= 1
+        # "Lambda function metrics" (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html):
+        # Invocations counts every invocation, Errors those that ended in a function error.
+        self._publish(account, region, "AWS/Lambda", "Invocations", metric, 1, "Count")
+        self._publish(account, region, "AWS/Lambda", "Errors", metric, 1 if outcome.function_error else 0, "Count")
+        self._publish(account, region, "AWS/Lambda", "Duration", metric, outcome.duration_ms, "Milliseconds")
+        return outcome
 
     def pids(self) -> list[int]:
         return self.runtime.pids()

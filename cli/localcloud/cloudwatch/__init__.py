@@ -1,4 +1,8 @@
-"""CloudWatch on the local cloud: moto's, plus its patch (patch.py: alarms declared in templates).
+"""CloudWatch on the local cloud: moto's, plus
 
-No data plane yet: alarms hold the state they are set to; no metrics are emitted.
+- patch.py: alarms declared in templates, PutMetricAlarm refusing what cannot be evaluated,
+  DescribeAlarmHistory;
+- metrics.py: the store the data planes publish to (and moto's metric APIs read);
+- alarms.py and expressions.py: how an alarm decides its state, and metric math (pure);
+- evaluation.py: the supervisor's evaluation thread, state changes, history and SNS actions.
 """

@@ -1,12 +1,22 @@
-"""CloudWatch alarms declared in templates (AWS::CloudWatch::Alarm): moto has the PutMetricAlarm API
-but no CloudFormation model, so a stack would create no alarm and a rollout gate reading alarm
-states would find none. Metric-math alarms keep their queries."""
+"""CloudWatch as the local cloud needs it, over moto's:
+
+- alarms declared in templates (AWS::CloudWatch::Alarm): moto has the PutMetricAlarm API but no
+  CloudFormation model, so a stack would create no alarm. Metric-math alarms keep their queries;
+- PutMetricAlarm (and so a stack's alarm) refuses, with a 400 ValidationError naming the reason, an
+  alarm the local evaluator cannot evaluate (evaluation.definition_problem): it must never sit in
+  OK while its metric breaches;
+- DescribeAlarmHistory, which moto does not implement: the state updates the evaluator made.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
+from moto.cloudwatch.exceptions import ValidationError
+from moto.cloudwatch.models import (CloudWatchBackend, Dimension, Metric, MetricDataQuery, MetricStat,
+                                    cloudwatch_backends)
+from moto.cloudwatch.responses import CloudWatchResponse
+from moto.core.responses import ActionResult
 from moto.core.common_models import CloudFormationModel
 
 from ..cloudformation import EXTRA_MODELS
@@ -85,5 +95,40 @@ class Alarm(CloudFormationModel):
         cloudwatch_backends[account_id][region].delete_alarms([self.name])
 
 
+def _checked_put_metric_alarm(original: Any) -> Any:
+    def put_metric_alarm(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        from .evaluation import definition_problem
+
+        previous = self.alarms.get(name)
+        alarm = original(self, name, *args, **kwargs)
+        problem = definition_problem(alarm)
+        if problem:
+            if previous is None:
+                self.alarms.pop(name, None)
+            else:
+                self.alarms[name] = previous
+            raise ValidationError(f"alarm {name} cannot be evaluated by the local cloud: {problem}")
+        return alarm
+    return put_metric_alarm
+
+
+def describe_alarm_history(self: Any) -> ActionResult:
+    name = self._get_param("AlarmName")
+    kind = self._get_param("HistoryItemType")
+    items = []
+    for alarm in self.cloudwatch_backend.alarms.values():
+        if name and alarm.name != name:
+            continue
+        for item_type, summary, data, _state, stamp in alarm.history:
+            if kind and item_type != kind:
+                continue
+            items.append({"AlarmName": alarm.name, "AlarmType": "MetricAlarm", "Timestamp": stamp,
+                          "HistoryItemType": item_type, "HistorySummary": summary, "HistoryData": data})
+    items.sort(key=lambda item: item["Timestamp"], reverse=self._get_param("ScanBy") != "TimestampAscending")
+    return ActionResult({"AlarmHistoryItems": items[: int(self._get_param("MaxRecords") or 100)]})
+
+
 def install() -> None:
     EXTRA_MODELS[Alarm.cloudformation_type()] = Alarm
+    CloudWatchBackend.put_metric_alarm = _checked_put_metric_alarm(CloudWatchBackend.put_metric_alarm)
+    CloudWatchResponse.describe_alarm_history = describe_alarm_history

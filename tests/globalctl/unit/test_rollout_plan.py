@@ -511,7 +511,7 @@ def test_the_minimum_is_the_slowest_alarms_datapoints_times_period_plus_publicat
     assert bake.minimum([]) is None
     # On the local cloud datapoints are published at once and alarms evaluated every scaled period.
     local = bake.bound(SHIPPED_ALARM, scale=0.05, local=True)
-    assert (local.seconds, local.period, local.delay) == (9, 3.0, 3.0)
+    assert (local.seconds, local.period, local.delay) == (12, 3.0, 6.0)
 
 
 def test_a_positive_bake_below_the_minimum_is_refused_naming_the_alarm(shipped):
