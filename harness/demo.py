@@ -1,11 +1,14 @@
 """`make demo` (`python -m harness.demo`, from the project root): the whole global app on the
 local cloud, then a smoke check a person can read.
 
-Starts the local cloud (restarting it if one runs), rolls a release out with `globalctl rollout`
-(the table, every region and the routing, each a real `sam deploy --config-env <env>`, gated),
-prints `globalctl status`, runs a short `globalctl drill euw1`, then: a write through euw1, the same
-item read through apse1 once replicated, the global entry answering two client locations from
-their nearest region, an outage of euw1 moving its traffic elsewhere, and heal.
+Starts the local cloud (restarting it if one runs) with alarm periods of 3 s, rolls a release out
+with `globalctl rollout` (the table, every region and the routing, each a real
+`sam deploy --config-env <env>`, gated and baked), prints `globalctl status`, runs a short
+`globalctl drill euw1`, then: a write through euw1, the same item read through apse1 once
+replicated, the global entry answering two client locations from their nearest region, an outage
+of euw1 moving its traffic elsewhere, and heal. Last, a bad release (its list route answers 500,
+which the smoke gate never calls) rolled out under client traffic, stopped in the canary by its
+alarm; it is built from a throwaway copy of the project, so the checkout is never edited.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from localcloud import lifecycle
 
 CONFIG = Path("samconfig.toml")
 FAILOVER_TIMEOUT_SECONDS = 120
+ALARM_PERIOD_SCALE = 0.05  # a 60 s alarm period lasts 3 s: the bake's minimum is 12 s, not 5 minutes
 
 
 class DemoFailed(Exception):
@@ -60,7 +64,7 @@ def deploy_everything(state: dict[str, Any]) -> None:
     env = lifecycle.process_environment(state)
     started = time.monotonic()
     release = f"demo-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
-    command = [_bin("globalctl"), "rollout", "--release", release, "--yes", "--bake", "0", "--skip-validate"]
+    command = [_bin("globalctl"), "rollout", "--release", release, "--yes", "--skip-validate"]
     result = subprocess.run(command, env=env, text=True, check=False, timeout=900)
     if result.returncode != 0:
         raise DemoFailed(f"globalctl rollout exited {result.returncode}")
@@ -110,6 +114,65 @@ def smoke(state: dict[str, Any]) -> None:
     say("  heal: euw1 serves again; Route 53 sends its traffic back after 3 passing checks (~30 s)")
 
 
+def bad_release(state: dict[str, Any]) -> None:
+    """A release whose list route answers 500, rolled out from a copy of the project under client
+    traffic: the canary's bake sees its alarm fire, and every region stays on the release before."""
+    import tempfile
+    import threading
+
+    from harness import project
+
+    env = lifecycle.process_environment(state)
+
+    def euw1_serves_again() -> bool:  # after the heal above: the canary needs its clients back
+        _, headers, _ = _http("GET", f"{state['global_url']}/health", headers={"X-Client-Location": "eu-west-2"})
+        return headers.get("x-routed-to") == "eu-west-1"
+
+    if not _until(euw1_serves_again, FAILOVER_TIMEOUT_SECONDS):
+        raise DemoFailed("euw1 did not get its clients back after the heal")
+    errors: dict[str, int] = {}
+    stop = threading.Event()
+
+    def clients() -> None:
+        while not stop.is_set():
+            for location in ("eu-west-2", "us-east-2", "ap-southeast-2"):
+                status, headers, _ = _http("GET", f"{state['global_url']}/items?limit=5",
+                                           headers={"X-Client-Location": location})
+                if status >= 500:
+                    region = headers.get("x-served-by-region", "?")
+                    errors[region] = errors.get(region, 0) + 1
+            stop.wait(0.2)
+
+    with tempfile.TemporaryDirectory(prefix="demo-bad-release-") as folder:
+        copy = project.copy_project(CONFIG.resolve().parent, Path(folder))
+        (copy / ".globalctl").mkdir()
+        (copy / ".globalctl" / "local").symlink_to(localcloud_state_dir())  # the same running local cloud
+        app = copy / "src" / "api" / "app.py"
+        app.write_text(app.read_text().replace("    page_size = codec.parse_limit(limit)\n",
+                                               "    raise RuntimeError('a bad release: listing is broken')\n", 1))
+        worker = threading.Thread(target=clients, daemon=True)
+        worker.start()
+        started = time.monotonic()
+        try:
+            result = subprocess.run([_bin("globalctl"), "rollout", "--release", "demo-bad", "--yes", "--skip-validate"],
+                                    cwd=copy, env=env, text=True, capture_output=True, check=False, timeout=600)
+        finally:
+            stop.set()
+            worker.join(timeout=30)
+    reason = next((line.strip() for line in result.stdout.splitlines() if "alarms gate" in line), "")
+    if result.returncode == 0 or "ALARM" not in reason:
+        raise DemoFailed(f"the bad release was not stopped by an alarm (exit {result.returncode}): "
+                         f"{(result.stdout + result.stderr)[-1500:]}")
+    say(f"  stopped in the canary after {time.monotonic() - started:.0f} s: {reason[:220]}")
+    say(f"  clients' 500s by region while it baked: {errors or 'none'}; every region is back on the release before")
+
+
+def localcloud_state_dir() -> Path:
+    from globalctl import localcloud
+
+    return localcloud.state_dir(CONFIG.resolve().parent)
+
+
 def lifecycle_call(state: dict[str, Any], name: str, body: dict[str, Any]) -> Any:
     status, _, answer = _http("POST", f"{state['endpoint']}/_localcloud/{name}", body)
     if status != 200:
@@ -126,12 +189,14 @@ def main() -> int:
         say("a local cloud is running: restarting it for a clean demo")
         lifecycle.down(state_dir)
     try:
-        state = localcloud.start(CONFIG)
+        state = localcloud.start(CONFIG, alarm_period_scale=ALARM_PERIOD_SCALE)
         say(f"local cloud up: AWS endpoint {state['endpoint']}")
         say("deploying with globalctl rollout (each step a real sam deploy --config-env <env>):")
         deploy_everything(state)
         say("smoke check:")
         smoke(state)
+        say("a bad release (GET /items answers 500; the smoke gate never lists), under client traffic:")
+        bad_release(state)
     except (DemoFailed, lifecycle.LocalCloudError) as error:
         say(f"demo failed: {error}")
         return 1
