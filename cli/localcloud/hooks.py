@@ -36,6 +36,9 @@ class Hooks:
     health_observations: Callable[[str], list[dict[str, Any]] | None] = _unset
     # routing_changed(account_id) after health checks, records or traffic policy instances change
     routing_changed: Callable[[str], None] = _unset
+    # publish_metric(account_id, region, namespace, metric_name, dimensions, value, unit): the local
+    # CloudWatch's metric store (cloudwatch/metrics.py), for data planes that run in moto's threads
+    publish_metric: Callable[..., None] = _unset
     extra: dict[str, Any] = field(default_factory=dict)
 
 

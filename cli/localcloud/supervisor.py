@@ -46,6 +46,7 @@ class LocalCloud:
         from .aws_endpoint import AwsEndpoint
         from .cloudwatch import metrics
         from .cloudwatch.evaluation import AlarmEvaluator
+        from .logs.delivery import LogDelivery
         from .control_api import register_control
         from .dynamodb import patch as dynamodb_patch
         from .faults import FaultBoard
@@ -56,14 +57,17 @@ class LocalCloud:
         self.endpoint = AwsEndpoint(port=self.ports.get("endpoint", 0))
         self._parts.append(self.endpoint)
         hooks.endpoint_url = self.endpoint.url
+        hooks.publish_metric = metrics.publish
         self.functions = Functions(_worker_env(self.endpoint.url, self.home_region), self.state_dir,
-                                   publish=metrics.publish)
+                                   publish=metrics.publish,
+                                   deliver_log=LogDelivery(ACCOUNT_ID, metrics.publish).deliver)
         self._parts.append(self.functions)
         hooks.invoke = self.functions.invoke
         hooks.function_changed = self.functions.changed
         hooks.function_deleted = self.functions.deleted
 
-        self.streams = StreamMappings(ACCOUNT_ID, sorted(set(self.regions.values())), self.functions.invoke)
+        self.streams = StreamMappings(ACCOUNT_ID, sorted(set(self.regions.values())), self.functions.invoke,
+                                      metrics.publish)
         self._parts.append(self.streams)
         hooks.event_source_mappings_changed = lambda _account, _region: self.streams.sync()
         hooks.stream_record_added = self.streams.notify
@@ -75,7 +79,7 @@ class LocalCloud:
         self._parts.extend(self.api_servers.values())
         region_ports = {self.regions[env]: server.port for env, server in self.api_servers.items()}
 
-        self.dns = Dns(ACCOUNT_ID, region_ports, self.health_interval_scale)
+        self.dns = Dns(ACCOUNT_ID, region_ports, self.health_interval_scale, metrics.publish)
         self._parts.append(self.dns)
         hooks.health_observations = self.dns.observations
         hooks.routing_changed = self.dns.changed

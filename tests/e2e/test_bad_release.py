@@ -106,3 +106,53 @@ def test_a_good_release_passes_the_same_bake_under_the_same_traffic(cloud):
     assert "under live traffic" in output
     assert released(cloud) == dict.fromkeys(REGIONS, "v3")
     assert not [key for key in clients.answers if key[1] >= 500], clients.answers
+
+
+def test_the_data_planes_metrics_answer_cloudwatchs_apis(cloud):
+    from datetime import datetime, timedelta, timezone
+
+    api = cloud.stack_outputs("global-backend", "eu-west-1")
+    api_id = api["ApiHost"].split(".")[0]
+    assert http("GET", f"{cloud.api('euw1')}/items/metrics-probe").status == 404
+    sent = [http("GET", f"{cloud.api('euw1')}/health").status for _ in range(5)]
+    assert sent == [200] * 5
+    window = dict(StartTime=datetime.now(timezone.utc) - timedelta(minutes=30),
+                  EndTime=datetime.now(timezone.utc) + timedelta(minutes=1), Period=3600)
+
+    def total(region: str, namespace: str, name: str, dimensions: dict[str, str], statistic: str = "Sum") -> float:
+        points = cloud.client("cloudwatch", region).get_metric_statistics(
+            Namespace=namespace, MetricName=name, Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+            Statistics=[statistic], **window)["Datapoints"]
+        return sum(p[statistic] for p in points)
+
+    from tests.support.polling import wait_until
+
+    # Published as each request ends; the current second shows once it is closed.
+    api_dims = {"ApiId": api_id, "Stage": "$default"}
+    wait_until(lambda: total("eu-west-1", "AWS/ApiGateway", "4xx", api_dims) >= 1, 10, "the 404 in 4xx")
+    assert total("eu-west-1", "AWS/ApiGateway", "Count", api_dims) >= 6
+    assert total("eu-west-1", "AWS/ApiGateway", "Latency", api_dims, "Maximum") > 0
+    function = next(d["Value"] for m in cloud.client("cloudwatch", "eu-west-1").list_metrics(
+        Namespace="AWS/Lambda", MetricName="Invocations")["Metrics"] for d in m["Dimensions"]
+        if d["Name"] == "FunctionName" and "ApiFunction" in d["Value"])
+    assert total("eu-west-1", "AWS/Lambda", "Invocations", {"FunctionName": function}) >= 6
+    assert total("eu-west-1", "AWS/Lambda", "Duration", {"FunctionName": function}, "Maximum") > 0
+    # The writes of the tests above replicated (ReplicationLatency, in the source region), were
+    # processed from the stream (IteratorAge), and Route 53 checked every region (us-east-1).
+    names = {m["MetricName"] for m in cloud.client("cloudwatch", "eu-west-1").list_metrics(
+        Namespace="AWS/DynamoDB")["Metrics"]}
+    assert "ReplicationLatency" in names
+    lambda_metrics = {m["MetricName"] for m in cloud.client("cloudwatch", "eu-west-1").list_metrics(
+        Namespace="AWS/Lambda")["Metrics"]}
+    assert {"Invocations", "Errors", "Duration", "ConcurrentExecutions", "IteratorAge"} <= lambda_metrics
+    statuses = cloud.client("cloudwatch", "us-east-1").list_metrics(Namespace="AWS/Route53",
+                                                                    MetricName="HealthCheckStatus")["Metrics"]
+    assert len(statuses) >= 3
+    # The function's own lines are in its log group (sam logs, aws logs tail), and its Powertools
+    # EMF lines became metrics in its namespace.
+    events = cloud.client("logs", "eu-west-1").filter_log_events(
+        logGroupName=f"/aws/lambda/{function}", filterPattern="REPORT")["events"]
+    assert events and all(e["logStreamName"].count("[$LATEST]") == 1 for e in events)
+    emf = {m["MetricName"] for m in cloud.client("cloudwatch", "eu-west-1").list_metrics(
+        Namespace="GlobalBackend")["Metrics"]}
+    assert {"Requests", "ServerErrors"} <= emf

@@ -34,10 +34,14 @@ def _unpublished(*_: Any) -> None:
 
 class Functions:
     def __init__(self, base_env: Mapping[str, str], work_dir: Path, max_concurrency: int = 4,
-                 publish: Publish = _unpublished):
+                 publish: Publish = _unpublished,
+                 deliver_log: Callable[[str, str, str, bytes], None] | None = None):
         work_dir = work_dir.resolve()  # a worker's cwd is its code dir: every path it gets is absolute
         self.code_root = work_dir / "code"
-        self.runtime = LambdaRuntime(base_env, work_dir / "logs", max_concurrency=max_concurrency)
+        on_line = None if deliver_log is None else (
+            lambda spec, stream, line: deliver_log(spec.region, spec.function_name, stream, line))
+        self.runtime = LambdaRuntime(base_env, work_dir / "logs", max_concurrency=max_concurrency,
+                                     on_log_line=on_line)
         self._lock = threading.Lock()
         self._publish = publish
         self._in_flight: dict[str, int] = {}

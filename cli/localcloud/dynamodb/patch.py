@@ -353,7 +353,13 @@ def _register(table: GlobalTable) -> None:
     def apply(region: str, item_key: dict[str, Any], image: dict[str, Any] | None) -> None:
         apply_replicated(table.account_id, table.name, region, item_key, image)
 
-    group = ReplicationGroup(table.name, table.replicas, table.mode, table.witness, apply)
+    def replicated(source: str, receiving: str, latency_ms: float) -> None:
+        # ReplicationLatency, in the source region, per receiving region ("DynamoDB metrics and
+        # dimensions", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html)
+        hooks.publish_metric(table.account_id, source, "AWS/DynamoDB", "ReplicationLatency",
+                             {"TableName": table.name, "ReceivingRegion": receiving}, latency_ms, "Milliseconds")
+
+    group = ReplicationGroup(table.name, table.replicas, table.mode, table.witness, apply, on_replicated=replicated)
     with _groups_lock:
         GROUPS[key] = group
         cut = set(CUT_REGIONS)

@@ -157,9 +157,12 @@ class ReplicationGroup:
         retry_initial_s: float = 0.05,
         retry_max_s: float = 2.0,
         background: bool = True,
+        on_replicated: Callable[[str, str, float], None] | None = None,
     ) -> None:
         validate_topology(mode, list(regions), witness)
         self.table_name = table_name
+        # (source, destination, milliseconds from the write to its arrival): ReplicationLatency
+        self._on_replicated = on_replicated
         self._background = background
         self.mode = mode
         self.witness = witness
@@ -409,6 +412,7 @@ class ReplicationGroup:
             self._settle(link, change, exc)
             raise
         self._settle(link, change, None)
+        self._replicated(link, change)
         return True
 
     # ------------------------------------------------------------------------------ observability
@@ -586,6 +590,14 @@ class ReplicationGroup:
                 continue
             backoff = self._retry[0]
             self._settle(link, change, None)
+            self._replicated(link, change)
+
+    def _replicated(self, link: _Link, change: _Change) -> None:
+        if self._on_replicated is not None:
+            try:
+                self._on_replicated(link.src, link.dst, (time.monotonic() - change.enqueued_at) * 1000)
+            except Exception:  # noqa: BLE001 - a metric must never stop replication
+                pass
 
 
 class StrongWrite:

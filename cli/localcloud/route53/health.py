@@ -73,8 +73,10 @@ class HealthChecker:
         connect_timeout: float = CONNECT_TIMEOUT_S,
         response_timeout: float = RESPONSE_TIMEOUT_S,
         condition: threading.Condition | None = None,
+        on_status: Callable[[str, bool], None] | None = None,
     ):
         self.id = health_check_id
+        self._on_status = on_status
         self.config = dict(config)
         self.type = self.config.get("Type", "HTTP")
         self._target = target
@@ -180,6 +182,8 @@ class HealthChecker:
                 if self._streak >= self.threshold:
                     self._raw_healthy, self._streak = observation.ok, 0
             self._cond.notify_all()
+        if self._on_status is not None:  # HealthCheckStatus, once per check
+            self._on_status(self.id, self.status())
         return observation
 
     # ------------------------------------------------------------ probing
@@ -273,10 +277,11 @@ class HealthCheckers:
 
     def __init__(self, target: TargetFn, *, interval_scale: float = 1.0,
                  checker_region: str = "us-east-1", history: int = 16,
-                 connect_timeout: float = CONNECT_TIMEOUT_S, response_timeout: float = RESPONSE_TIMEOUT_S):
+                 connect_timeout: float = CONNECT_TIMEOUT_S, response_timeout: float = RESPONSE_TIMEOUT_S,
+                 on_status: Callable[[str, bool], None] | None = None):
         self._target = target
         self._options = dict(interval_scale=interval_scale, checker_region=checker_region, history=history,
-                             connect_timeout=connect_timeout, response_timeout=response_timeout)
+                             connect_timeout=connect_timeout, response_timeout=response_timeout, on_status=on_status)
         self._cond = threading.Condition()
         self._sync_lock = threading.Lock()
         # Replaced, never mutated: readers (healthy(), routing on request threads) need no lock.

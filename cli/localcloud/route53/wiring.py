@@ -9,7 +9,7 @@ import json
 import random
 import re
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from moto.route53.models import route53_backends
 
@@ -31,16 +31,26 @@ def _norm(name: str) -> str:
 
 
 class Dns:
-    def __init__(self, account_id: str, region_ports: dict[str, int], interval_scale: float = 1.0):
+    def __init__(self, account_id: str, region_ports: dict[str, int], interval_scale: float = 1.0,
+                 publish: Callable[..., None] | None = None):
         self.account_id = account_id
         self.region_ports = region_ports  # AWS region -> loopback port of its API server
-        self.checkers = HealthCheckers(self.health_target, interval_scale=interval_scale)
+        self._publish = publish
+        self.checkers = HealthCheckers(self.health_target, interval_scale=interval_scale,
+                                       on_status=self._health_check_status if publish else None)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._sync_loop, name="route53-sync", daemon=True)
         self._rng = random.Random()
 
     # --- health checks --------------------------------------------------------------------------
+
+    def _health_check_status(self, health_check_id: str, healthy: bool) -> None:
+        """HealthCheckStatus (1 healthy, 0 not) per HealthCheckId, in us-east-1, as Route 53 publishes
+        it ("Monitoring health checks using CloudWatch",
+        https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/monitoring-health-checks.html)."""
+        self._publish(self.account_id, "us-east-1", "AWS/Route53", "HealthCheckStatus",
+                      {"HealthCheckId": health_check_id}, 1.0 if healthy else 0.0, "None")
 
     def health_target(self, fqdn_or_ip: str, port: int, scheme: str) -> tuple[str, int] | None:
         upstream = self.upstream(fqdn_or_ip)

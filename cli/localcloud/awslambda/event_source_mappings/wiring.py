@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import threading
+import time
 from typing import Any, Callable
 
 from moto.awslambda.models import lambda_backends
@@ -73,12 +74,27 @@ def _table_of(stream_arn: str) -> tuple[str, str] | None:
 
 
 class StreamMappings:
-    def __init__(self, account_id: str, regions: list[str], invoke: Callable[[str, dict], InvokeOutcome]):
+    def __init__(self, account_id: str, regions: list[str], invoke: Callable[[str, dict], InvokeOutcome],
+                 publish: Callable[..., None] | None = None):
         self.account_id = account_id
         self.regions = regions
-        self._invoke = invoke
+        self._function_invoke = invoke
+        self._publish = publish
         self._lock = threading.Lock()
         self._pollers: dict[str, tuple[dict, StreamEventSourceMapping]] = {}
+
+    def _invoke(self, function_arn: str, event: dict) -> InvokeOutcome:
+        """The function invoked with a batch; first its IteratorAge: the age of the batch's last
+        record, in milliseconds ("Event source mapping metrics",
+        https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html)."""
+        records = event.get("Records") or []
+        created = (records[-1].get("dynamodb") or {}).get("ApproximateCreationDateTime") if records else None
+        if self._publish is not None and created is not None:
+            parts = function_arn.split(":")
+            age_ms = max(0.0, (time.time() - float(created)) * 1000)
+            self._publish(self.account_id, parts[3], "AWS/Lambda", "IteratorAge", {"FunctionName": parts[6]}, age_ms,
+                          "Milliseconds")
+        return self._function_invoke(function_arn, event)
 
     def _on_failure(self, destination_arn: str, message: dict[str, Any]) -> None:
         parts = destination_arn.split(":")

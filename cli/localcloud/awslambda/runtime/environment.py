@@ -74,7 +74,7 @@ class ExecutionEnvironment:
         self._response_fd: int | None = response_r
         self._process_lock = threading.Lock()
         self.pump = OutputPump(output_r, sink, name=f"lambda-log-{spec.function_name}-{self.pid}",
-                               request_id=first_request_id)
+                               request_id=first_request_id, stream=self.log_stream_name)
 
     # ---------------------------------------------------------------- protocol (owner thread)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 TAIL_BYTES = 4096
@@ -19,19 +20,25 @@ TAIL_BYTES = 4096
 class LogSink:
     """The append-only log file shared by every execution environment of one function."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, on_line: Callable[[str, bytes], None] | None = None) -> None:
         self.path = Path(path)
+        self._on_line = on_line  # (log stream, line): the delivery to CloudWatch Logs
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self.path, "ab")
         self._lock = threading.Lock()
         self._closed = False
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, stream: str = "") -> None:
         with self._lock:
             if self._closed:
                 return
             self._file.write(data)
             self._file.flush()
+        if self._on_line is not None:
+            try:
+                self._on_line(stream, data)
+            except Exception:  # noqa: BLE001 - the log file has it; a delivery failure must not stop the pump
+                pass
 
     def close(self) -> None:
         with self._lock:
@@ -43,9 +50,10 @@ class LogSink:
 class OutputPump:
     """Copies one worker's output pipe into a :class:`LogSink`, capturing the current invocation."""
 
-    def __init__(self, fd: int, sink: LogSink, name: str, request_id: str | None = None) -> None:
+    def __init__(self, fd: int, sink: LogSink, name: str, request_id: str | None = None, stream: str = "") -> None:
         self._fd = fd
         self._sink = sink
+        self._stream = stream
         self._lock = threading.Lock()
         self._capture: bytearray | None = None
         self._marker = b""
@@ -67,7 +75,7 @@ class OutputPump:
     def note(self, text: str) -> None:
         """Log a line on the platform's behalf (timeouts, crashes), as Lambda does."""
         line = text.encode("utf-8", "replace") + b"\n"
-        self._sink.write(line)
+        self._sink.write(line, self._stream)
         with self._lock:
             self._append(line)
 
@@ -91,7 +99,7 @@ class OutputPump:
             del self._capture[:-TAIL_BYTES]
 
     def _consume(self, line: bytes) -> None:
-        self._sink.write(line)
+        self._sink.write(line, self._stream)
         with self._lock:
             self._append(line)
             if self._marker and line.startswith(self._marker):

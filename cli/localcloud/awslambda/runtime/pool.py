@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,8 @@ class FunctionPool:
 
     def __init__(self, spec: FunctionSpec, *, base_env: Mapping[str, str], log_path: Path,
                  max_concurrency: int = 4, queue_timeout_seconds: float = 10.0,
-                 python: str = sys.executable) -> None:
+                 python: str = sys.executable,
+                 on_log_line: Callable[[FunctionSpec, str, bytes], None] | None = None) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
         self._spec = spec
@@ -74,7 +75,8 @@ class FunctionPool:
         self._python = python
         self._max = max_concurrency
         self._queue_timeout = queue_timeout_seconds
-        self._sink = LogSink(log_path)
+        self._sink = LogSink(log_path, None if on_log_line is None else (
+            lambda stream, line: on_log_line(self._spec, stream, line)))
         self._cond = threading.Condition()
         self._idle: list[ExecutionEnvironment] = []  # LIFO: the warmest environment is reused
         self._live: set[ExecutionEnvironment] = set()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,10 @@ class LambdaRuntime:
     """
 
     def __init__(self, base_env: Mapping[str, str], log_dir: Path, max_concurrency: int = 4, *,
-                 queue_timeout_seconds: float = 10.0, python: str = sys.executable) -> None:
+                 queue_timeout_seconds: float = 10.0, python: str = sys.executable,
+                 on_log_line: Callable[[FunctionSpec, str, bytes], None] | None = None) -> None:
         self._base_env = dict(base_env)
+        self._on_log_line = on_log_line  # each line a function writes, with its log stream
         self._log_dir = Path(log_dir)
         self._max_concurrency = max_concurrency
         self._queue_timeout = queue_timeout_seconds
@@ -51,7 +53,8 @@ class LambdaRuntime:
                     self._pools[spec.function_arn] = FunctionPool(
                         spec, base_env=self._base_env, log_path=self.log_path(spec),
                         max_concurrency=self._max_concurrency,
-                        queue_timeout_seconds=self._queue_timeout, python=self._python)
+                        queue_timeout_seconds=self._queue_timeout, python=self._python,
+                        on_log_line=self._on_log_line)
                     return
             try:
                 pool.update(spec)  # outside the lock: stopping idle workers takes a moment
