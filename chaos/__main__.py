@@ -12,12 +12,13 @@ from pathlib import Path
 from . import report, scenarios
 from .cloud import ROOT, ChaosCloud, ChaosSetupFailed
 
-SCENARIOS = {"outage": scenarios.outage, "partition": scenarios.partition}
+SCENARIOS = {"outage": scenarios.outage, "partition": scenarios.partition, "bad-release": scenarios.bad_release}
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__)
-    parser.add_argument("--scenarios", default="outage,partition", help="comma-separated: outage, partition")
+    parser.add_argument("--scenarios", default="outage,partition,bad-release",
+                        help="comma-separated: outage, partition, bad-release")
     parser.add_argument("--region", default="euw1", help="the region env the fault hits (default: euw1)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of workload per scenario")
     parser.add_argument("--fault-at", type=float, default=20.0, help="seconds into the workload the fault starts")
@@ -26,6 +27,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=3.0, help="requests per second per client (bounded)")
     parser.add_argument("--health-interval-scale", type=float, default=0.2,
                         help="the local cloud's health-check interval scale (0.2: 10 s checks run every 2 s)")
+    parser.add_argument("--alarm-period-scale", type=float, default=0.05,
+                        help="the local cloud's alarm period scale (0.05: a 60 s period lasts 3 s)")
     parser.add_argument("--json", type=Path, default=ROOT / "chaos" / "results" / "summary.json")
     parser.add_argument("--readme", action="store_true", help="also rewrite the README's chaos block")
     parser.add_argument("--keep", action="store_true", help="keep the temporary project (for debugging)")
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     settings = scenarios.Settings(args.duration, args.fault_at, args.fault_for, args.clients, args.rate)
     print(f"chaos: starting a local cloud and rolling the app out ({', '.join(args.names)} next)", flush=True)
-    cloud = ChaosCloud(args.health_interval_scale, keep=args.keep)
+    cloud = ChaosCloud(args.health_interval_scale, keep=args.keep, alarm_period_scale=args.alarm_period_scale)
     try:
         if args.region not in cloud.state["regions"]:
             print(f"error: unknown region env {args.region!r}; known: {', '.join(cloud.state['regions'])}")
@@ -70,7 +73,7 @@ def _run(args: argparse.Namespace) -> int:
         cloud.close()
     meta = {"date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(), "clients": args.clients,
             "duration_s": args.duration, "rate_per_client": args.rate,
-            "health_interval_scale": args.health_interval_scale}
+            "health_interval_scale": args.health_interval_scale, "alarm_period_scale": args.alarm_period_scale}
     report.print_summary(results)
     report.save_json(results, meta, args.json)
     if args.readme:

@@ -29,7 +29,7 @@ class ChaosSetupFailed(Exception):
 
 
 class ChaosCloud:
-    def __init__(self, health_interval_scale: float, keep: bool = False) -> None:
+    def __init__(self, health_interval_scale: float, keep: bool = False, alarm_period_scale: float = 1.0) -> None:
         self._folder = tempfile.mkdtemp(prefix="chaos-")
         self.project = Path(self._folder)
         self.keep = keep
@@ -39,7 +39,8 @@ class ChaosCloud:
         self.state_dir = localcloud.state_dir(self.project)
         self.state: dict[str, Any] = {}
         try:
-            self.state = localcloud.start(self.config, 0, timeout=60, health_interval_scale=health_interval_scale)
+            self.state = localcloud.start(self.config, 0, timeout=60, health_interval_scale=health_interval_scale,
+                                          alarm_period_scale=alarm_period_scale)
         except BaseException:
             self.close()
             raise
@@ -56,6 +57,51 @@ class ChaosCloud:
         if result.returncode != 0:
             raise ChaosSetupFailed(f"globalctl rollout failed ({result.returncode}):\n"
                                    f"{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
+
+    def rollout_default(self, release: str, canary: str) -> dict[str, Any]:
+        """`globalctl rollout` as an operator runs it (the default bake): its exit and failure reason."""
+        globalctl = Path(sys.executable).with_name("globalctl")
+        command = [str(globalctl), "--config", str(self.config), "rollout", "--release", release, "--canary", canary,
+                   "--yes", "--skip-validate", "--gate-timeout", "10"]
+        result = subprocess.run(command, cwd=self.project, env=self.env, capture_output=True, text=True,
+                                timeout=900, check=False)
+        reason = next((line.strip() for line in result.stdout.splitlines() if "alarms gate" in line), "")
+        return {"exit": result.returncode, "reason": reason, "output": result.stdout[-3000:] + result.stderr[-1000:]}
+
+    def releases(self) -> dict[str, str | None]:
+        """Each region's release as its own /health reports it."""
+        found = {}
+        for env, info in self.state["regions"].items():
+            answer = http("GET", f"{info['api_url']}/health")
+            found[env] = (answer.json() or {}).get("release") if answer.status == 200 else None
+        return found
+
+    def _region_alarms(self, region: str) -> list[dict[str, Any]]:
+        env = next(e for e in self.topology.regions if e.region == region)
+        stack = self.client("cloudformation", region).describe_stacks(StackName=env.stack_name)["Stacks"][0]
+        names = next((o["OutputValue"] for o in stack.get("Outputs", []) if o["OutputKey"] == "AlarmNames"), "")
+        return self.client("cloudwatch", region).describe_alarms(AlarmNames=[n for n in names.split(",") if n])[
+            "MetricAlarms"]
+
+    def alarm_fired_at(self, region: str, logical_name: str) -> float | None:
+        """When the region's alarm (by its logical name) last went to ALARM, epoch seconds."""
+        cloudwatch = self.client("cloudwatch", region)
+        for alarm in self._region_alarms(region):
+            if logical_name not in alarm["AlarmName"]:
+                continue
+            items = cloudwatch.describe_alarm_history(AlarmName=alarm["AlarmName"], HistoryItemType="StateUpdate")
+            fired = [i["Timestamp"] for i in items["AlarmHistoryItems"] if i["HistorySummary"].endswith("to ALARM")]
+            return max(fired).timestamp() if fired else None
+        return None
+
+    def alarm_bound(self, env: str, logical_name: str) -> float:
+        """How long the region's alarm (by its logical name) may take to fire, as globalctl derives
+        a bake's minimum from it (globalctl.bake)."""
+        from globalctl import bake
+
+        alarms = [a for a in self._region_alarms(self.region_of(env)) if logical_name in a["AlarmName"]]
+        bound = bake.minimum(alarms, float(self.state.get("alarm_period_scale", 1.0)), local=True)
+        return float(bound.seconds) if bound else 0.0
 
     @property
     def entry_url(self) -> str:

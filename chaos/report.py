@@ -19,6 +19,15 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
            ("replicas identical after heal", "yes" if result["checks"]["every replica identical"] else "NO"),
            ("convergence after the clients stopped", f"{m['convergence_s']} s"),
            ("stale reads of a client's own write", str(m["stale_reads"]))]
+    if result["scenario"] == "bad release":
+        out = [("canary (release rolled out at, run clock)", f"{m['canary']} {m['fault_s'][0]} s"),
+               ("rollout exit, after", f"{m['rollout_exit']}, {m['rollout_s']} s"),
+               ("detection: first client error to ALARM (bound)", f"{m['detection_s']} s ({m['detection_bound_s']} s)"),
+               ("blast radius: client errors / requests", f"{m['client_errors']}/{m['requests']} ({m['blast_radius']:.2%})"),
+               ("client errors by region", ", ".join(f"{k} {v}" for k, v in m["errors_by_region"].items()) or "-"),
+               ("releases after", ", ".join(f"{k} {v}" for k, v in m["releases_after"].items())),
+               *out[:2]]
+        return out
     if result["scenario"] == "outage":
         out.insert(0, ("region in outage (fault window, run clock)", f"{m['failed_region']} {m['fault_s'][0]}-{m['fault_s'][1]} s"))
         out.append(("failover time (bound)", f"{m['failover_s']} s ({m['failover_bound_s']} s)"))

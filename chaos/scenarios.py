@@ -1,6 +1,7 @@
-"""The two scenarios: the workload runs, a fault starts at `fault_at` and heals `fault_for` later,
-the clients finish, the replicas converge, then the analysis decides. Each returns its measures and
-its checks (name -> passed) for the report."""
+"""The scenarios: the workload runs, a fault starts at `fault_at` and heals `fault_for` later (for
+"bad release", the fault is a release rolled out with the operator's default command), the clients
+finish, the replicas converge, then the analysis decides. Each returns its measures and its checks
+(name -> passed) for the report."""
 
 from __future__ import annotations
 
@@ -151,3 +152,67 @@ def failover_bound(cloud: ChaosCloud) -> float:
     scale = float(cloud.state.get("health_interval_scale", 1.0))
     worst = max(c.get("RequestInterval", 30) * c.get("FailureThreshold", 3) for c in configs)
     return worst * scale + FAILOVER_SLACK_S
+
+
+# The bad release: DELETE /items/<id> answers 500 (the smoke gate writes and reads, never deletes).
+_DELETE = "def delete_item(id: IdParam, if_match: IfMatch = None):  # noqa: A002\n"
+BAD_RELEASE_EDIT = (_DELETE, _DELETE + "    raise RuntimeError('the bad release: deleting is broken')\n")
+DETECTION_SLACK_S = 2.0
+
+
+def bad_release(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> dict[str, Any]:
+    """A release that breaks a route the smoke gate never calls, rolled out at `fault_at` under the
+    workload with the default bake. It must stop in the canary: detected by the alarm within the
+    bake's bound, seen by few clients and only in the canary, every region left on the release before."""
+    import threading
+
+    region = cloud.region_of(env)
+    workload = Workload(cloud.entry_url, CLIENT_LOCATIONS, settings.clients, settings.duration_s,
+                        settings.rate_per_client, "badrelease")
+    app = cloud.project / "src" / "api" / "app.py"
+    source = app.read_text()
+    if BAD_RELEASE_EDIT[0] not in source:
+        raise RuntimeError("src/api/app.py changed: the bad release's edit no longer applies")
+    outcome: dict[str, Any] = {}
+    threads = workload.start()
+    wall_zero = time.time() - workload.now()
+    try:
+        _sleep_until(workload, settings.fault_at_s)
+        app.write_text(source.replace(*BAD_RELEASE_EDIT, 1))
+        started = workload.now()
+        rollout = threading.Thread(target=lambda: outcome.update(cloud.rollout_default("chaos-bad", canary=env)))
+        rollout.start()
+        rollout.join(timeout=600)
+        outcome["seconds"] = workload.now() - started
+        for thread in threads:
+            thread.join(timeout=max(1.0, settings.duration_s - workload.now() + workload.timeout_s + 5))
+    finally:
+        workload.stop()
+        app.write_text(source)
+    replicas, convergence_s, converged = converge(cloud, table, [cloud.region_of(e.name) for e in cloud.topology.regions])
+    measures, checks, lost = _common(workload, replicas, converged, convergence_s)
+    log = workload.log
+    bad = [r for r in log if analysis.is_error(r)]
+    first_error = min((r.done for r in bad), default=None)
+    fired = cloud.alarm_fired_at(region, "Api5xxRateAlarm")
+    detection = None if fired is None or first_error is None else fired - wall_zero - first_error
+    bound = cloud.alarm_bound(env, "Api5xxRateAlarm")
+    releases = cloud.releases()
+    measures.update({
+        "canary": region, "rollout_exit": outcome.get("exit"), "rollout_s": round(outcome.get("seconds", 0.0), 1),
+        "rollout_reason": outcome.get("reason", ""),
+        "detection_s": None if detection is None else round(detection, 2), "detection_bound_s": bound,
+        "client_errors": len(bad), "blast_radius": round(len(bad) / len(log), 4) if log else 0.0,
+        "errors_by_region": dict(analysis.routed_share(bad)), "releases_after": releases,
+        "errors": {"whole run": analysis.error_rates(log, {"whole run": (0.0, float("inf"))})["whole run"]},
+        "fault_s": [round(started, 2), round(started + outcome.get("seconds", 0.0), 2)],
+        "workload_s": round(workload.now(), 1)})
+    checks.update({
+        "the rollout failed (exit 1)": outcome.get("exit") == 1,
+        "the reason names Api5xxRateAlarm": "Api5xxRateAlarm" in outcome.get("reason", ""),
+        f"detected within the alarm's bound ({bound} s + {DETECTION_SLACK_S:.0f} s)":
+            detection is not None and detection <= bound + DETECTION_SLACK_S,
+        f"client errors only in the canary ({region})": bool(bad) and {r.routed_to for r in bad} == {region},
+        "every region back on the release before": set(releases.values()) == {"chaos"},
+    })
+    return {"scenario": "bad release", "measures": measures, "checks": checks, "lost": lost[:20]}

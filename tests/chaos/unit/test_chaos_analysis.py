@@ -104,3 +104,29 @@ def test_checksums_differ_when_any_attribute_differs():
     a = {"x": stored(1, "t")}
     assert analysis.checksum(a) == analysis.checksum({"x": stored(1, "t")})
     assert analysis.checksum(a) != analysis.checksum({"x": stored(2, "t")})
+
+
+def test_the_bad_release_edit_still_applies_to_the_api_and_breaks_only_delete():
+    from chaos.scenarios import BAD_RELEASE_EDIT
+    from tests.support import ROOT
+
+    source = (ROOT / "src" / "api" / "app.py").read_text()
+    assert source.count(BAD_RELEASE_EDIT[0]) == 1
+    broken = source.replace(*BAD_RELEASE_EDIT, 1)
+    function = broken.split("def delete_item(", 1)[1].split("\ndef ", 1)[0]
+    assert "raise RuntimeError('the bad release: deleting is broken')" in function
+    compile(broken, "app.py", "exec")
+
+
+def test_the_bad_release_report_rows():
+    from chaos.report import rows
+
+    measures = {"canary": "eu-west-1", "fault_s": [20.0, 45.0], "rollout_exit": 1, "rollout_s": 25.0,
+                "detection_s": 7.5, "detection_bound_s": 15.0, "client_errors": 9, "requests": 1200,
+                "blast_radius": 0.0075, "errors_by_region": {"eu-west-1": 9},
+                "releases_after": {"euw1": "chaos", "use1": "chaos"}, "acknowledged_writes": 500, "lost_writes": 0,
+                "convergence_s": 0.5, "stale_reads": 0}
+    shown = dict(rows({"scenario": "bad release", "measures": measures, "checks": {"every replica identical": True}}))
+    assert shown["detection: first client error to ALARM (bound)"] == "7.5 s (15.0 s)"
+    assert shown["blast radius: client errors / requests"] == "9/1200 (0.75%)"
+    assert shown["client errors by region"] == "eu-west-1 9"
