@@ -163,8 +163,12 @@ def bad_release(state: dict[str, Any]) -> None:
     if result.returncode == 0 or "ALARM" not in reason:
         raise DemoFailed(f"the bad release was not stopped by an alarm (exit {result.returncode}): "
                          f"{(result.stdout + result.stderr)[-1500:]}")
+    releases = {env: (_http("GET", f"{info['api_url']}/health")[2] or {}).get("release")
+                for env, info in state["regions"].items()}
+    if "demo-bad" in releases.values():
+        raise DemoFailed(f"a region still serves the bad release: {releases}")
     say(f"  stopped in the canary after {time.monotonic() - started:.0f} s: {reason[:220]}")
-    say(f"  clients' 500s by region while it baked: {errors or 'none'}; every region is back on the release before")
+    say(f"  clients' 500s by region while it baked: {errors or 'none'}; releases now: {releases}")
 
 
 def localcloud_state_dir() -> Path:

@@ -149,14 +149,8 @@ class Executor:
     def run(self) -> Outcome:
         failed = 0
         canary_failed = False
-        if self.plan.region_targets:
-            try:
-                if not self.resumed:
-                    self.records.forget_code(self.plan.release)
-                self.operations.build(self.plan.release, fresh=not self.resumed)
-            except GlobalctlError as error:  # nothing was touched yet
-                self.report("build", "failed", str(error))
-                return self._finish("build failed", ok=False)
+        if not self._prepare():
+            return self._finish("build failed", ok=False)
         for wave in self.plan.waves:
             if self.stop_requested.is_set():
                 return self._finish("interrupted", ok=False)
@@ -176,6 +170,19 @@ class Executor:
 
     def _must_stop(self, failed: int, canary_failed: bool) -> bool:
         return stop_after_failures(self.plan, failed, canary_failed)
+
+    def _prepare(self) -> bool:
+        """The release's one build, before any target is touched; False when it failed."""
+        if not self.plan.region_targets:
+            return True
+        try:
+            if not self.resumed:
+                self.records.forget_code(self.plan.release)
+            self.operations.build(self.plan.release, fresh=not self.resumed)
+        except GlobalctlError as error:  # nothing was touched yet
+            self.report("build", "failed", str(error))
+            return False
+        return True
 
     def _finish(self, status: str, ok: bool) -> Outcome:
         self.state["status"] = status
@@ -351,11 +358,15 @@ class RollbackExecutor(Executor):
     def _must_stop(self, failed: int, canary_failed: bool) -> bool:
         return False
 
+    def _prepare(self) -> bool:
+        return True  # nothing to build: the release's recorded stacks name their packages
+
     def _run_target(self, target: Target) -> bool:
         self._set(target, status="in progress", phase=str(Phase.RESTORE))
         self.report(target.env, str(Phase.RESTORE), self.plan.release)
         try:
             self.operations.restore(self.records.release_snapshot(self.plan.release, target.env))
+            self._check_code(target)
         except GlobalctlError as error:
             self._set(target, status="failed", reason=str(error))
             self.report(target.env, "failed", str(error))
@@ -363,6 +374,15 @@ class RollbackExecutor(Executor):
         self._set(target, status="restored")
         self.report(target.env, "restored", "")
         return True
+
+    def _check_code(self, target: Target) -> None:
+        """The region runs the code its release recorded (its template names the same packages)."""
+        expected = self.records.recorded_code(self.plan.release) if target.kind == "region" else None
+        if expected is None:
+            return
+        different = code_differences(expected, self.operations.deployed_code(target.env))
+        if different:
+            raise GlobalctlError(f"{', '.join(different)} not the code release {self.plan.release} recorded")
 
     def _finish(self, status: str, ok: bool) -> Outcome:
         status = {"complete with failures": "failed"}.get(status, status)

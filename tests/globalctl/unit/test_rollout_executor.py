@@ -398,3 +398,18 @@ def test_a_resumed_rollout_reuses_its_build_and_a_failed_build_touches_nothing(c
     resumption = RolloutService(Context(config), operations=cloud).resume()
     Executor(resumption.left, cloud, records, lambda *_: None, regions=list(REGIONS), state=resumption.state).run()
     assert cloud.actions[0] == ("build (resumed)", "v2")
+
+
+def test_a_rollback_checks_each_region_runs_the_code_its_release_recorded(config):
+    records = Records(config)
+    for env, region in REGIONS.items():
+        records.keep_release("v1", Snapshot(env, "app", region, template="{}", tags={"release": "v1"}))
+    records.release_code("v1", {"Api/ApiFunction": "sha-of-v1"})
+    cloud = FakeCloud()
+    cloud.code = {env: {"Api/ApiFunction": "sha-of-v1"} for env in REGIONS}
+    cloud.code["use1"] = {"Api/ApiFunction": "sha-of-something-else"}  # its recorded package is gone
+    service = RolloutService(Context(config), operations=cloud)
+    plan = service.rollback_plan("v1", None, max_concurrent=1)
+    with pytest.raises(GlobalctlError, match="rollback to v1 failed in use1"):
+        service.rollback(plan, lambda *_: None)
+    assert cloud.done("restore") == ["euc1", "apse1", "use1", "euw1"]
