@@ -11,42 +11,23 @@ import json
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Iterator
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from localcloud.aws_endpoint import AwsEndpoint
 from localcloud.cloudwatch import evaluation, metrics
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
-NO_RETRY = Config(retries={"total_max_attempts": 1})
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[AwsEndpoint]:
-    plane = AwsEndpoint(port=0)
-    plane.start()
-    try:
-        yield plane
-    finally:
-        plane.stop()
-
-
-def client(endpoint: AwsEndpoint, service: str):
-    return boto3.client(service, region_name=REGION, endpoint_url=endpoint.url, config=NO_RETRY)
-
-
-def test_published_values_answer_get_metric_statistics_and_list_metrics(endpoint):
+def test_published_values_answer_get_metric_statistics_and_list_metrics(aws):
     api = uuid.uuid4().hex[:10]
     dims = {"ApiId": api, "Stage": "$default"}
     second = int(time.time()) - 30
     for value in (1, 1, 1, 0):
         metrics.publish(ACCOUNT, REGION, "AWS/ApiGateway", "Count", dims, 1, "Count", second)
         metrics.publish(ACCOUNT, REGION, "AWS/ApiGateway", "5xx", dims, value, "Count", second)
-    cloudwatch = client(endpoint, "cloudwatch")
+    cloudwatch = aws("cloudwatch")
     stats = cloudwatch.get_metric_statistics(
         Namespace="AWS/ApiGateway", MetricName="5xx", Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()],
         StartTime=datetime.now(timezone.utc) - timedelta(minutes=5), EndTime=datetime.now(timezone.utc),
@@ -56,8 +37,8 @@ def test_published_values_answer_get_metric_statistics_and_list_metrics(endpoint
     assert {m["MetricName"] for m in listed["Metrics"]} == {"Count", "5xx"}
 
 
-def test_an_alarm_the_local_cloud_cannot_evaluate_is_refused_with_the_reason(endpoint):
-    cloudwatch = client(endpoint, "cloudwatch")
+def test_an_alarm_the_local_cloud_cannot_evaluate_is_refused_with_the_reason(aws):
+    cloudwatch = aws("cloudwatch")
     name = f"anomaly-{uuid.uuid4().hex[:8]}"
     with pytest.raises(ClientError) as caught:
         cloudwatch.put_metric_alarm(
@@ -72,8 +53,8 @@ def test_an_alarm_the_local_cloud_cannot_evaluate_is_refused_with_the_reason(end
     assert cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"] == []
 
 
-def test_an_evaluation_moves_the_alarm_to_alarm_and_back_with_reason_history_and_notification(endpoint):
-    cloudwatch, sns, sqs = client(endpoint, "cloudwatch"), client(endpoint, "sns"), client(endpoint, "sqs")
+def test_an_evaluation_moves_the_alarm_to_alarm_and_back_with_reason_history_and_notification(aws):
+    cloudwatch, sns, sqs = aws("cloudwatch"), aws("sns"), aws("sqs")
     suffix = uuid.uuid4().hex[:8]
     topic = sns.create_topic(Name=f"alarms-{suffix}")["TopicArn"]
     queue = sqs.create_queue(QueueName=f"alarms-{suffix}")["QueueUrl"]

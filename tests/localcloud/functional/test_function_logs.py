@@ -6,13 +6,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Iterator
 
-import boto3
-import pytest
-from botocore.config import Config
 
-from localcloud.aws_endpoint import AwsEndpoint
 from localcloud.cloudwatch import metrics
 from localcloud.logs.delivery import MAX_EVENTS_PER_STREAM, LogDelivery
 from tests.localcloud.unit.test_emf import POWERTOOLS_LINE
@@ -20,17 +15,7 @@ from tests.localcloud.unit.test_emf import POWERTOOLS_LINE
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[AwsEndpoint]:
-    plane = AwsEndpoint(port=0)
-    plane.start()
-    try:
-        yield plane
-    finally:
-        plane.stop()
-
-
-def test_lines_reach_the_functions_log_group_per_environment_and_emf_lines_become_metrics(endpoint):
+def test_lines_reach_the_functions_log_group_per_environment_and_emf_lines_become_metrics(aws):
     function = f"fn-{uuid.uuid4().hex[:8]}"
     stream = f"2026/12/04/[$LATEST]{uuid.uuid4().hex}"
     published: list[tuple] = []
@@ -38,8 +23,7 @@ def test_lines_reach_the_functions_log_group_per_environment_and_emf_lines_becom
     for line in (b"START RequestId: r1 Version: $LATEST\n", POWERTOOLS_LINE.encode() + b"\n",
                  b"END RequestId: r1\n", b"REPORT RequestId: r1\tDuration: 3.00 ms\n"):
         delivery.deliver(REGION, function, stream, line)
-    logs = boto3.client("logs", region_name=REGION, endpoint_url=endpoint.url,
-                        config=Config(retries={"total_max_attempts": 1}))
+    logs = aws("logs")
     group = f"/aws/lambda/{function}"
     assert [s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]] == [stream]
     events = logs.filter_log_events(logGroupName=group, filterPattern="RequestId")["events"]
@@ -49,7 +33,7 @@ def test_lines_reach_the_functions_log_group_per_environment_and_emf_lines_becom
                                                              ("GlobalBackend", "ServerErrors", {"service": "api"}, 0.0)]
 
 
-def test_a_stream_keeps_its_last_events_only(endpoint):
+def test_a_stream_keeps_its_last_events_only(aws):
     function = f"chatty-{uuid.uuid4().hex[:8]}"
     delivery = LogDelivery(ACCOUNT)
     for n in range(MAX_EVENTS_PER_STREAM + 5):
