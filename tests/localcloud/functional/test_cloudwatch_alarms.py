@@ -94,3 +94,18 @@ def test_an_evaluation_moves_the_alarm_to_alarm_and_back_with_reason_history_and
     assert cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"] == "OK"
     messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
     assert [json.loads(json.loads(m["Body"])["Message"])["NewStateValue"] for m in messages] == ["OK"]
+
+
+def test_a_stack_whose_alarm_cannot_be_evaluated_fails_with_the_reason(aws, stacks):
+    name = f"alarmfail-{uuid.uuid4().hex[:8]}"
+    template = {"Resources": {"Band": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+        "ComparisonOperator": "GreaterThanThreshold", "EvaluationPeriods": 1, "Threshold": 1,
+        "Metrics": [{"Id": "m", "ReturnData": False, "MetricStat": {
+                        "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Errors"}, "Period": 60, "Stat": "Sum"}},
+                    {"Id": "e", "Expression": "RATE(m)", "ReturnData": True}]}}}}
+    stack = stacks(REGION).create(name, template)
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = aws("cloudformation", REGION).describe_stack_events(StackName=name)["StackEvents"]
+    failed = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert [e["LogicalResourceId"] for e in failed] == ["Band"]
+    assert "metric math function RATE is not supported locally" in failed[0]["ResourceStatusReason"]
