@@ -86,6 +86,20 @@ def percentile(name: str, values: Sequence[float]) -> float | None:
     return ordered[max(0, math.ceil(rank / 100 * len(ordered)) - 1)]
 
 
+def low_sample_count(statistic_name: str | None, counts: Sequence[int]) -> bool:
+    """True when a percentile alarm's periods hold too few values to be statistically significant:
+    fewer than 10/(1-p) for p >= 0.5, 10/p below ("Percentile-based alarms and low data samples",
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/percentiles-with-low-samples.html).
+    Periods without any value are missing data, not low samples."""
+    if not statistic_name or statistic_name[:1] != "p":
+        return False
+    share = float(statistic_name[1:]) / 100
+    if share <= 0 or share >= 1:
+        return False
+    minimum = round(10 / (1 - share) if share >= 0.5 else 10 / share, 9)  # 10/(1-0.9) is 100.00000000000001
+    return any(0 < count < minimum for count in counts)
+
+
 def check(comparison: str, treatment: str | None, statistic_name: str | None) -> None:
     if comparison not in OPERATORS:
         raise UnsupportedAlarm(f"ComparisonOperator {comparison} is not supported locally "

@@ -106,6 +106,11 @@ def evaluate_alarm(account: str, region: str, alarm: Any, now: float, scale: flo
         stat = alarm.extended_statistic or alarm.statistic
         dims = {d.name: d.value for d in alarm.dimensions}
         values = _series(account, region, alarm.namespace, alarm.metric_name, dims, stat, starts, width)
+        if alarm.evaluate_low_sample_count_percentile == "ignore":
+            counts = [int(alarms.statistic("SampleCount", _period_values(
+                account, region, alarm.namespace, alarm.metric_name, dims, s, s + width)) or 0) for s in starts[-n:]]
+            if alarms.low_sample_count(stat, counts):  # the state does not change
+                return alarms.Decision(alarm.state_value, alarm.state_reason, alarm.state_reason_data)
     return alarms.decide(values, starts, comparison=alarm.comparison_operator, threshold=float(alarm.threshold),
                          evaluation_periods=n, datapoints_to_alarm=alarm.datapoints_to_alarm,
                          treatment=alarm.treat_missing_data, current=alarm.state_value, period=period,

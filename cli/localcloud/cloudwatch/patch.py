@@ -78,6 +78,7 @@ class Alarm(CloudFormationModel):
             insufficient_data_actions=p.get("InsufficientDataActions", []), unit=p.get("Unit"),
             actions_enabled=str(p.get("ActionsEnabled", True)).lower() == "true",
             treat_missing_data=p.get("TreatMissingData"), threshold_metric_id=p.get("ThresholdMetricId"),
+            evaluate_low_sample_count_percentile=p.get("EvaluateLowSampleCountPercentile"),
         )
         return cls(name)
 

@@ -138,3 +138,11 @@ def test_the_metric_store_keeps_each_value_in_its_own_second_and_samples_busy_se
     assert len(busy.sample) == SAMPLE_PER_SECOND and set(busy.sample) <= set(map(float, range(busy.count)))
     store.put("a", "r", "AWS/Lambda", "Duration", dims, 1.0, "Milliseconds", 1200)  # 100 s of retention
     assert [b.second for b in store.buckets("a", "r", "AWS/Lambda", "Duration", dims, 0, 2000)] == [1200]
+
+
+@pytest.mark.parametrize(("statistic", "counts", "low"), [
+    ("p99", [999], True), ("p99", [1000], False), ("p90", [99, 100], True), ("p90", [100, 0], False),
+    ("p10", [99], True), ("p10", [100], False), ("p50", [19], True), ("Sum", [1], False), ("p100", [1], False),
+])
+def test_low_sample_counts_for_percentile_alarms_follow_the_documented_minimum(statistic, counts, low):
+    assert alarms.low_sample_count(statistic, counts) is low
