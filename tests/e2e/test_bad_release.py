@@ -153,6 +153,11 @@ def test_the_data_planes_metrics_answer_cloudwatchs_apis(cloud):
     events = cloud.client("logs", "eu-west-1").filter_log_events(
         logGroupName=f"/aws/lambda/{function}", filterPattern="REPORT")["events"]
     assert events and all(e["logStreamName"].count("[$LATEST]") == 1 for e in events)
+    from tests.e2e.conftest import _sam
+
+    sam_logs = cloud.run(_sam(), "logs", "--stack-name", "global-backend", "--region", "eu-west-1",
+                         "--start-time", "30mins ago")  # as a user reads them: every function of the stack
+    assert "REPORT RequestId:" in sam_logs.stdout and "[$LATEST]" in sam_logs.stdout, sam_logs.stdout[-2000:]
     emf = {m["MetricName"] for m in cloud.client("cloudwatch", "eu-west-1").list_metrics(
         Namespace="GlobalBackend")["Metrics"]}
     assert {"Requests", "ServerErrors"} <= emf
