@@ -64,7 +64,8 @@ def save_json(results: list[dict[str, Any]], meta: dict[str, Any], path: Path) -
 def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     lines = [f"Measured {meta['date']} on {meta['cores']} cores, {meta['clients']} clients over "
              f"{meta['duration_s']:.0f} s per scenario, health checks at {meta['health_interval_scale']}x the "
-             f"deployed interval; reproduce with `make chaos` (JSON in `chaos/results/summary.json`).", ""]
+             f"deployed interval, alarm periods at {meta.get('alarm_period_scale', 1.0)}x; reproduce with "
+             f"`make chaos` (JSON in `chaos/results/summary.json`).", ""]
     for result in results:
         lines += [f"| {result['scenario']} | |", "| --- | --- |"]
         lines += [f"| {name} | {value} |" for name, value in rows(result)]
