@@ -100,7 +100,9 @@ def test_a_release_breaking_an_unsmoked_route_is_stopped_in_the_canary_by_its_al
 
 def test_a_good_release_passes_the_same_bake_under_the_same_traffic(cloud):
     with Clients(cloud.state["global_url"]) as clients:
-        result = cloud.cli("rollout", "--release", "v3", "--yes", "--skip-validate", "--gate-timeout", "10")
+        # use1 and apse1 in one wave after the canary: two bakes at once, under the same traffic
+        result = cloud.cli("rollout", "--release", "v3", "--yes", "--skip-validate", "--gate-timeout", "10",
+                           "--max-concurrent", "2")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert "under live traffic" in output

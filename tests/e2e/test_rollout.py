@@ -187,7 +187,8 @@ def test_6_rollback_returns_every_region_to_the_previous_release_and_to_a_named_
 def _rollout_process(cloud, release: str, env: dict[str, str] | None = None):
     import subprocess
 
-    return subprocess.Popen([globalctl_bin(), "--config", str(cloud.config), "rollout", "--release", release, *FAST],
+    return subprocess.Popen([globalctl_bin(), "--config", str(cloud.config), "rollout", "--release", release, *FAST,
+                             "--max-concurrent", "2"],
                             cwd=cloud.project, env={**cloud.env, **(env or {})}, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
@@ -220,7 +221,7 @@ def test_8_a_killed_rollouts_lease_expires_on_its_own_then_resume_finishes(cloud
 
     current = cloud.project / ".globalctl" / "rollouts" / "current.json"
     before = current.stat().st_mtime
-    process = _rollout_process(cloud, "v8", {"GLOBALCTL_LEASE_SECONDS": "20"})
+    process = _rollout_process(cloud, "v8", {"GLOBALCTL_LEASE_SECONDS": "12"})
     try:
         def canary_done() -> bool:
             if current.stat().st_mtime <= before:
@@ -252,7 +253,7 @@ def test_9_a_rollout_after_sam_build_and_an_edit_serves_the_edit_and_status_flag
     assert source.count('"status": "ok" if') == 1
     app.write_text(source.replace('"status": "ok" if', '"status": "ok, edited after sam build" if'))
     try:
-        result = globalctl(cloud, "rollout", "--release", "v9", *FAST)
+        result = globalctl(cloud, "rollout", "--release", "v9", *FAST, "--max-concurrent", "2")
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
         for env in REGIONS:
             body = http("GET", f"{cloud.api(env)}/health").json()
