@@ -7,6 +7,8 @@
 - in STRONG mode (MRSC) a write (or a strongly consistent read) in a region that cannot reach a
   majority is refused before it is applied, and an accepted write is applied to the reachable replicas before the call returns;
 - DeleteTable on a replica, or UpdateTable's ReplicaUpdates Delete, takes it out of its global table;
+  UpdateTable's ReplicaUpdates Create (or a region added to the GlobalTable's Replicas) adds one,
+  backfilled in the background: CREATING, then ACTIVE once every existing item is copied;
 - each replica's PointInTimeRecoverySpecification (a per-replica setting in the GlobalTable schema)
   is applied to that replica, so DescribeContinuousBackups in its region answers as AWS would;
 - one UpdateItem is one stream record (moto writes a key-only INSERT first for a new item);
@@ -18,6 +20,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from typing import Any, Iterator
 
@@ -35,6 +38,8 @@ _groups_lock = threading.Lock()
 # (account, table name) -> the replication group of a global table
 GROUPS: dict[tuple[str, str], Any] = {}
 CUT_REGIONS: set[str] = set()
+BACKFILL_TIMEOUT_SECONDS = 600
+_REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 # The client call this thread serves: its UpdateItem's pending stream records ("coalesce") and
 # its MRSC writes waiting for their stream record ("strong").
 _this_call = threading.local()
@@ -259,6 +264,10 @@ class GlobalTable(CloudFormationModel):
             # The new replica is backfilled from an existing one while both keep taking writes,
             # as AWS does; the group applies the seed and copies changes still in flight.
             group.add_replica(region, _seed(source), source_region=original_resource.region)
+        for region in added:  # CloudFormation completes the update once every new replica is ACTIVE
+            if not group.wait_active(region, timeout=BACKFILL_TIMEOUT_SECONDS):
+                raise JsonRESTError("ValidationError", f"the replica in {region} did not become ACTIVE "
+                                                       f"within {BACKFILL_TIMEOUT_SECONDS} s")
         for region in removed:
             group.remove_replica(region)
             dynamodb_backends[account_id][region].delete_table(original_resource.name)
@@ -344,27 +353,33 @@ def _create_replica(account_id: str, region: str, name: str, properties: dict[st
 
 
 def _register(table: GlobalTable) -> None:
-    key = (table.account_id, table.name)
+    _register_group(table.account_id, table.name, table.replicas, table.mode, table.witness)
+
+
+def _register_group(account_id: str, name: str, replicas: list[str], mode: str, witness: str | None) -> Any:
+    """The replication group of a global table (replacing one of the same name)."""
+    key = (account_id, name)
     with _groups_lock:
         old = GROUPS.pop(key, None)
     if old is not None:
         old.close()
 
     def apply(region: str, item_key: dict[str, Any], image: dict[str, Any] | None) -> None:
-        apply_replicated(table.account_id, table.name, region, item_key, image)
+        apply_replicated(account_id, name, region, item_key, image)
 
     def replicated(source: str, receiving: str, latency_ms: float) -> None:
         # ReplicationLatency, in the source region, per receiving region ("DynamoDB metrics and
         # dimensions", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html)
-        hooks.publish_metric(table.account_id, source, "AWS/DynamoDB", "ReplicationLatency",
-                             {"TableName": table.name, "ReceivingRegion": receiving}, latency_ms, "Milliseconds")
+        hooks.publish_metric(account_id, source, "AWS/DynamoDB", "ReplicationLatency",
+                             {"TableName": name, "ReceivingRegion": receiving}, latency_ms, "Milliseconds")
 
-    group = ReplicationGroup(table.name, table.replicas, table.mode, table.witness, apply, on_replicated=replicated)
+    group = ReplicationGroup(name, list(replicas), mode, witness, apply, on_replicated=replicated)
     with _groups_lock:
         GROUPS[key] = group
         cut = set(CUT_REGIONS)
-    for region in cut & set(table.replicas):
+    for region in cut & set(replicas):
         group.cut(region)
+    return group
 
 
 def set_cut(region: str, cut: bool) -> None:
@@ -418,8 +433,8 @@ def _replica_updates() -> None:
         name = self.body["TableName"]
         for update in self.body.get("ReplicaUpdates") or []:
             if "Create" in update:
-                raise JsonRESTError("ValidationException", "adding a replica through UpdateTable is not supported "
-                                                           "locally: add it to the GlobalTable's Replicas")
+                _create_replica_by_api(self.current_account, self.region, name, update["Create"])
+                continue
             region = (update.get("Delete") or {}).get("RegionName")
             if region is None:
                 continue
@@ -436,6 +451,54 @@ def _replica_updates() -> None:
         return original(self)
 
     DynamoHandler.update_table = update_table  # type: ignore[method-assign]
+
+
+def _create_replica_by_api(account_id: str, region: str, name: str, create: dict[str, Any]) -> None:
+    """UpdateTable's ReplicaUpdates Create (global tables version 2019.11.21): the table, global or
+    not yet, gains a replica in the named region, with its schema, indexes, stream, billing and
+    encryption, backfilled in the background (ReplicaStatus CREATING, then ACTIVE) while every
+    replica keeps taking writes. As on AWS, an MRSC table takes no replica one at a time."""
+    from moto.dynamodb.exceptions import ResourceNotFoundException
+
+    target = create.get("RegionName") or ""
+    if not _REGION_NAME.fullmatch(target):
+        raise JsonRESTError("ValidationException", f"Invalid region name: {target!r}")
+    source = dynamodb_backends[account_id][region]
+    if name not in source.tables:
+        raise ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
+    table = source.get_table(name)
+    group = group_for(account_id, name)
+    if group is not None and group.mode == "STRONG":
+        raise JsonRESTError("ValidationException", "Replicas cannot be added to a global table with multi-Region "
+                                                   "strong consistency; create a new MRSC table with its replicas instead")
+    if target == region or (group is not None and target in group.replicas):
+        raise JsonRESTError("ValidationException", f"Table {name} already has a replica in {target}")
+    if name in dynamodb_backends[account_id][target].tables:
+        raise JsonRESTError("ValidationException", f"Failed to create a replica of table {name} in {target}: "
+                                                   f"a table of that name already exists there")
+    if not (table.stream_specification or {}).get("StreamEnabled"):
+        # Replication reads the table's changes: version 2019.11.21 turns the stream on itself.
+        source.update_table_streams(table, {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    replica = dynamodb_backends[account_id][target].create_table(
+        name, schema=table.schema, throughput=None, attr=table.attr,
+        global_indexes=[_index_spec(index) for index in table.global_indexes] or None,
+        indexes=[_index_spec(index) for index in table.indexes] or None,
+        streams={k: v for k, v in (table.stream_specification or {}).items() if k in ("StreamEnabled", "StreamViewType")},
+        billing_mode=table.billing_mode or "PAY_PER_REQUEST",
+        sse_specification=dict(table.sse_specification) if table.sse_specification else None,
+        tags=[], deletion_protection_enabled=False, warm_throughput=None)
+    if table.ttl.get("AttributeName"):
+        dynamodb_backends[account_id][target].update_time_to_live(
+            name, {"Enabled": table.ttl.get("TimeToLiveStatus") == "ENABLED", "AttributeName": table.ttl["AttributeName"]})
+    del replica
+    if group is None:
+        group = _register_group(account_id, name, [region], "EVENTUAL", None)
+    group.add_replica(target, _seed(table), source_region=region)
+
+
+def _index_spec(index: Any) -> dict[str, Any]:
+    described = index.describe()
+    return {k: described[k] for k in ("IndexName", "KeySchema", "Projection") if k in described}
 
 
 def _strong_reads_need_quorum() -> None:
@@ -466,7 +529,7 @@ def _describe_with_replicas(original: Any) -> Any:
         if group is not None and self.region_name in group.replicas:
             body = result[base_key]
             body["GlobalTableVersion"] = "2019.11.21"
-            body["Replicas"] = [{"RegionName": r, "ReplicaStatus": "ACTIVE"} for r in group.replicas
+            body["Replicas"] = [{"RegionName": r, "ReplicaStatus": _status(group, r)} for r in group.replicas
                                 if r != self.region_name]
             body["MultiRegionConsistency"] = group.mode
             if group.witness:
@@ -474,6 +537,13 @@ def _describe_with_replicas(original: Any) -> Any:
         return result
 
     return describe
+
+
+def _status(group: Any, region: str) -> str:
+    try:
+        return group.replica_status(region)
+    except Exception:  # noqa: BLE001 - left the table between the two reads
+        return "DELETING"
 
 
 def install() -> None:

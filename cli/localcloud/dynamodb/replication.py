@@ -51,6 +51,7 @@ STRONG = "STRONG"
 # apply(region, key, image): write the change into that replica's table (image None: delete it).
 Apply = Callable[[str, dict[str, Any], dict[str, Any] | None], None]
 
+_BACKFILL_BATCH = 200  # items copied per hold of the write lock while a new replica is backfilled
 _replicating: contextvars.ContextVar[bool] = contextvars.ContextVar("replicating", default=False)
 
 
@@ -180,6 +181,7 @@ class ReplicationGroup:
         self._delay_s: dict[str, float] = {}
         self._reserved: dict[str, tuple[str, int]] = {}
         self._closed = False
+        self._creating: set[str] = set()  # replicas whose backfill is still running
         self._counters = {"delivered": 0, "superseded": 0, "apply_failures": 0}
         with self._cond:
             for src in regions:
@@ -202,11 +204,16 @@ class ReplicationGroup:
 
     def add_replica(self, region: str, seed: Iterable[tuple[dict[str, Any], dict[str, Any]]],
                     source_region: str | None = None) -> None:
-        """Add an MREC replica seeded with ``source_region``'s items (the lead scans them).
+        """Add an MREC replica and backfill it with ``source_region``'s items, as AWS does: the
+        replica is CREATING until the copy is complete, then ACTIVE (``replica_status``).
 
-        Pass a lazy iterable (or hold ``write_lock()``) so the scan and this call see the same
-        state. Changes still travelling to the source are copied onto the new replica's links, so
-        it converges like the others.
+        The seed is read under the write lock (pass a lazy iterable), so it and the new links see
+        the same state: every write made anywhere after that point reaches the new replica on its
+        link, the changes still travelling to the source are copied onto the new replica's links,
+        and the copy itself runs in the background (in the caller with ``background=False``)
+        while every replica keeps taking writes. A copied item never overwrites a newer version
+        that reached the replica first: the copy applies each item with its source stamp, under
+        the same last-writer-wins rule as replication.
         """
         if self.mode != EVENTUAL:
             raise InvalidTopology("replicas cannot be added to an MRSC global table")
@@ -217,16 +224,15 @@ class ReplicationGroup:
                 source = source_region or self._replicas[0]
                 if source not in self._replicas:
                     raise InvalidTopology(f"{source} holds no replica of {self.table_name}")
-                self._versions[region] = {}
-                self._last_ts[region] = 0
-            for key, image in seed:
-                ident = item_key(key)
-                with replicating_scope():
-                    self._apply(region, key, image)
-            # Every version the source knows, deletes included: without a deleted item's stamp an
-            # older write still on its way would bring the item back in this replica only.
-            self._versions[region] = dict(self._versions[source])
+            items = [(dict(key), dict(image)) for key, image in seed]
+            known = dict(self._versions[source])
+            copied = {item_key(key) for key, _ in items}
+            # The deletes the source knows of, first: without a deleted item's stamp an older write
+            # still on its way would bring the item back in this replica only.
+            self._versions[region] = {ident: stamp for ident, stamp in known.items() if ident not in copied}
+            self._last_ts[region] = 0
             with self._cond:
+                self._creating.add(region)
                 for other in self._replicas:
                     self._open_link(other, region)
                     self._open_link(region, other)
@@ -241,6 +247,48 @@ class ReplicationGroup:
                         self._links[(src, region)].retired = True
                 self._replicas.append(region)
                 self._cond.notify_all()
+        if self._background:
+            threading.Thread(target=self._backfill, args=(region, items, known, source), daemon=True,
+                             name=f"backfill-{self.table_name}-{region}").start()
+        else:
+            self._backfill(region, items, known, source)
+
+    def replica_status(self, region: str) -> str:
+        """CREATING while the replica's backfill runs, then ACTIVE."""
+        with self._cond:
+            self._require_member(region)
+            return "CREATING" if region in self._creating else "ACTIVE"
+
+    def wait_active(self, region: str, timeout: float | None = None) -> bool:
+        """True once ``region``'s backfill is complete (or it left the table meanwhile)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: region not in self._creating, timeout)
+
+    def _backfill(self, region: str, items: list[tuple[dict[str, Any], dict[str, Any]]],
+                  known: dict[str, WriteStamp], source: str) -> None:
+        origin = WriteStamp(0, source)  # an item the source holds from before the table was global
+        try:
+            for start in range(0, len(items), _BACKFILL_BATCH):
+                # In batches: client writes and replication interleave with the copy.
+                with self._write_lock:
+                    versions = self._versions.get(region)
+                    if versions is None or self._closed:  # removed (or closed) while copying
+                        return
+                    for key, image in items[start:start + _BACKFILL_BATCH]:
+                        ident = item_key(key)
+                        stamp = known.get(ident, origin)
+                        current = versions.get(ident)
+                        if current is not None and current >= stamp:
+                            continue  # a newer version reached the replica first
+                        with replicating_scope():
+                            self._apply(region, key, image)
+                        versions[ident] = stamp
+        except Exception:  # noqa: BLE001 - a failed copy leaves the replica CREATING, never ACTIVE
+            log.exception("backfill of %s in %s failed", self.table_name, region)
+            return
+        with self._cond:
+            self._creating.discard(region)
+            self._cond.notify_all()
 
     def remove_replica(self, region: str) -> None:
         """Remove an MREC replica: changes bound for it are dropped, its own unsent writes still
@@ -261,6 +309,7 @@ class ReplicationGroup:
                     if not link.queue:
                         del self._links[(src, dst)]
             self._versions.pop(region, None)
+            self._creating.discard(region)
             self._cond.notify_all()
 
     # ------------------------------------------------------------------------------ faults
@@ -439,7 +488,8 @@ class ReplicationGroup:
         """True once every queue is empty and nothing is in flight."""
         with self._cond:
             return self._cond.wait_for(
-                lambda: all(not link.queue and not link.in_flight for link in self._links.values()), timeout)
+                lambda: not self._creating and all(not link.queue and not link.in_flight
+                                                   for link in self._links.values()), timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         with self._cond:

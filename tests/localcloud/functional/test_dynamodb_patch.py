@@ -279,3 +279,60 @@ def test_replica_updates_delete_the_other_replicas_of_a_strong_table(aws, stacks
     aws("dynamodb", "us-east-1").put_item(TableName=name, Item={"id": {"S": "alone"}})  # no quorum needed now
     aws("dynamodb", "us-east-1").delete_table(TableName=name)
     assert name not in aws("dynamodb", "us-east-1").list_tables()["TableNames"]
+
+
+def test_update_table_replica_updates_create_and_delete_as_in_awss_global_tables_walkthrough(aws):
+    # "Tutorials: Creating global tables" (version 2019.11.21): create a table, then UpdateTable
+    # with ReplicaUpdates Create; the new replica is backfilled and replicates both ways. The local
+    # cloud used to refuse this call.
+    from localcloud.dynamodb.patch import group_for
+
+    name = unique("walkthrough")
+    eu = aws("dynamodb", "eu-west-1")
+    eu.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                    StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    try:
+        for n in range(50):
+            eu.put_item(TableName=name, Item={"pk": {"S": f"before-{n}"}, "n": {"N": str(n)}})
+
+        answer = eu.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": "us-east-1"}}])
+        assert [r["RegionName"] for r in answer["TableDescription"]["Replicas"]] == ["us-east-1"]
+        assert answer["TableDescription"]["Replicas"][0]["ReplicaStatus"] in ("CREATING", "ACTIVE")
+        wait_for(lambda: eu.describe_table(TableName=name)["Table"]["Replicas"][0]["ReplicaStatus"] == "ACTIVE", WAIT)
+
+        us = aws("dynamodb", "us-east-1")
+        described = us.describe_table(TableName=name)["Table"]
+        assert described["GlobalTableVersion"] == "2019.11.21"
+        assert [r["RegionName"] for r in described["Replicas"]] == ["eu-west-1"]
+        assert described["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+        assert described["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+        copied = us.scan(TableName=name, ConsistentRead=True)["Items"]
+        assert sorted(int(i["n"]["N"]) for i in copied) == list(range(50))
+        us.put_item(TableName=name, Item={"pk": {"S": "from-us"}})
+        eu.put_item(TableName=name, Item={"pk": {"S": "from-eu"}})
+        assert wait_for(lambda: item(aws, "eu-west-1", name, "from-us"), WAIT)
+        assert wait_for(lambda: item(aws, "us-east-1", name, "from-eu"), WAIT)
+
+        with pytest.raises(ClientError, match="already has a replica in us-east-1"):
+            eu.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": "us-east-1"}}])
+        with pytest.raises(ClientError, match="Invalid region name"):
+            eu.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": "moon-1"}}])
+
+        eu.update_table(TableName=name, ReplicaUpdates=[{"Delete": {"RegionName": "us-east-1"}}])
+        assert name not in us.list_tables()["TableNames"]
+        assert "Replicas" not in eu.describe_table(TableName=name)["Table"] or \
+            eu.describe_table(TableName=name)["Table"]["Replicas"] == []
+        assert group_for(ACCOUNT, name) is None or group_for(ACCOUNT, name).replicas == ["eu-west-1"]
+    finally:
+        eu.delete_table(TableName=name)
+
+
+def test_a_strong_table_takes_no_replica_through_update_table(aws, global_table):
+    # MRSC: "Replicas cannot be added to or removed from" an MRSC table one at a time (DynamoDB
+    # developer guide, "Deleting an MRSC global table": delete two replicas in one call).
+    table = global_table(STRONG_REGIONS, "STRONG")
+    with pytest.raises(ClientError, match="multi-Region strong consistency"):
+        aws("dynamodb", "us-east-1").update_table(TableName=table, ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+    assert table not in aws("dynamodb", "eu-west-1").list_tables()["TableNames"]

@@ -303,6 +303,63 @@ def test_add_replica_seeds_from_a_source_and_converges(make_group, stores) -> No
         group.add_replica(US, [])
 
 
+def test_a_new_replica_is_creating_until_its_copy_is_complete_and_writes_go_on_meanwhile(make_group, stores) -> None:
+    stores.data["eu-central-1"] = {}
+    group = make_group(regions=[EU, US])
+    for n in range(300):
+        client_write(group, stores, EU, f"i{n}", item(f"i{n}", n, EU))
+    assert group.wait_converged(5)
+    copying = threading.Event()
+    release = threading.Event()
+    real_apply = stores.apply
+
+    def slow_apply(region: str, k: dict[str, Any], image: dict[str, Any] | None) -> None:
+        if region == "eu-central-1" and k["id"]["S"] == "i250":
+            copying.set()
+            release.wait(5)
+        real_apply(region, k, image)
+
+    group._apply = slow_apply  # the copy stalls on one item: the replica must stay CREATING
+    group.add_replica("eu-central-1", ((key(n), img) for n, img in stores.snapshot(EU).items()), source_region=EU)
+    assert copying.wait(5)
+    assert group.replica_status("eu-central-1") == "CREATING"
+    assert not group.wait_active("eu-central-1", timeout=0.05)
+    # Writes everywhere go on while the copy is stalled, and they reach the new replica too.
+    client_write(group, stores, US, "i0", item("i0", 1000, US))
+    client_write(group, stores, EU, "fresh", item("fresh", 1, EU))
+    client_write(group, stores, EU, "i1", None)
+    release.set()
+
+    assert group.wait_active("eu-central-1", timeout=5)
+    assert group.replica_status("eu-central-1") == "ACTIVE"
+    assert group.wait_converged(5)
+    expected = stores.snapshot(EU)
+    assert expected["i0"] == item("i0", 1000, US) and "i1" not in expected and "fresh" in expected
+    for region in (US, "eu-central-1"):
+        assert stores.snapshot(region) == expected
+
+
+def test_the_copy_never_overwrites_a_newer_version_nor_brings_a_deleted_item_back(stores) -> None:
+    stores.data["eu-central-1"] = {}
+    group = ReplicationGroup("items", [EU, US], EVENTUAL, None, stores.apply, background=False)
+    for region, name, image in ((EU, "kept", item("kept", 1, EU)), (EU, "gone", item("gone", 1, EU))):
+        with group.write_lock():
+            stores.write(region, name, image)
+            group.local_write(region, key(name), image)
+    while group.deliverable_links():
+        group.deliver_next(*group.deliverable_links()[0])
+    with group.write_lock():  # deleted in EU, the delete not yet delivered to US
+        stores.write(EU, "gone", None)
+        group.local_write(EU, key("gone"), None)
+
+    # The copy comes from US, which still holds "gone": its stamp is older than EU's delete.
+    group.add_replica("eu-central-1", [(key(n), img) for n, img in stores.snapshot(US).items()], source_region=US)
+    while group.deliverable_links():
+        group.deliver_next(*group.deliverable_links()[0])
+    assert group.replica_status("eu-central-1") == "ACTIVE"
+    assert stores.snapshot("eu-central-1") == stores.snapshot(EU) == stores.snapshot(US) == {"kept": item("kept", 1, EU)}
+
+
 def test_remove_replica_stops_replicating_to_it(make_group, stores) -> None:
     group = make_group()
     group.remove_replica(AP)
