@@ -35,15 +35,18 @@ class Context:
             findings += template_lint.run_sam_validate(self.topology)
         return findings
 
-    def stack_parameters(self, env_name: str) -> dict[str, str]:
-        """The complete parameter overrides for `sam deploy --config-env <env>`."""
+    def stack_parameters(self, env_name: str, leave_out: frozenset[str] = frozenset()) -> dict[str, str]:
+        """The complete parameter overrides for `sam deploy --config-env <env>`; the routing's leave
+        out the region envs in `leave_out` (a region whose add failed is never routed)."""
         env = self.topology.env(env_name)
         if env.kind == "table":
             return parameters.table_parameters(self.topology)
         if env.kind == "routing":
             from globalctl import aws
 
-            outputs = {r.name: aws.stack_outputs(r.stack_name, r.region) for r in self.topology.regions}
+            outputs = {r.name: aws.stack_outputs(r.stack_name, r.region) for r in self.topology.regions
+                       if r.name not in leave_out}
             deployed = aws.stack_parameters(env.stack_name, env.region)
-            return parameters.routing_parameters(self.topology, outputs, parameters.weights_from_deployed(deployed))
+            return parameters.routing_parameters(self.topology, outputs, parameters.weights_from_deployed(deployed),
+                                                 leave_out=leave_out)
         return dict(env.parameters)

@@ -47,6 +47,7 @@ def local_cloud_state(config_path: Path) -> dict[str, Any] | None:
 
 class Endpoints:
     def __init__(self, config_path: Path):
+        self.config_path = config_path
         self.state = local_cloud_state(config_path)
 
     @property
@@ -57,10 +58,25 @@ class Endpoints:
         """(base URL, Host header or None) for a region's ApiEndpoint output."""
         if self.state is None:
             return api_endpoint.rstrip("/"), None
-        for info in self.state["regions"].values():
-            if info["region"] == region:
-                return info["api_url"], urlparse(api_endpoint).hostname
+        for attempt in range(2):
+            for info in self.state["regions"].values():
+                if info["region"] == region:
+                    return info["api_url"], urlparse(api_endpoint).hostname
+            if attempt == 0:  # a region added since this process started: its port is in the new state
+                self.refresh()
         raise LookupError(f"the local cloud serves no region {region}")
+
+    def refresh(self) -> None:
+        self.state = local_cloud_state(self.config_path) or self.state
+
+    def serve(self, env: str, region: str) -> None:
+        """On the local cloud, a region env it does not serve yet gets its API server first."""
+        if self.state is None or self.state["regions"].get(env, {}).get("region") == region:
+            return
+        from globalctl.localcloud import LocalCloudContext
+
+        LocalCloudContext(self.config_path).serve(env)
+        self.refresh()
 
     def request(self, method: str, api_endpoint: str, region: str, path: str, body: Any = None,
                 headers: dict[str, str] | None = None, timeout: float = TIMEOUT_SECONDS) -> Response:

@@ -2,7 +2,9 @@
 
 1. health: /health through the region's own API answers 200 with the new release;
 2. smoke: a write and a read of a canary item through that region;
-3. replication canary: that item is readable through another region within a bound;
+3. replication canary: that item is readable through another region within a bound; for a region
+   added to a running deployment, also an item written before its replica existed (the backfill)
+   and one written through another region after (replication both ways);
 4. alarms: none of the region's alarms goes to ALARM during the bake, after its traffic is back
    (globalctl.bake: how long that must be).
 
@@ -61,9 +63,9 @@ def health(endpoints: Endpoints, api: RegionApi, release: str, timeout: float = 
     return (time.monotonic() - started) * 1000
 
 
-def smoke(endpoints: Endpoints, api: RegionApi, release: str) -> str:
+def smoke(endpoints: Endpoints, api: RegionApi, release: str, item_id: str | None = None) -> str:
     """Write then read a canary item through the region; its id."""
-    item_id = f"globalctl-canary-{api.env}"
+    item_id = item_id or f"globalctl-canary-{api.env}"
     payload = {"data": {"release": release, "written_at": time.time()}}
     written = endpoints.request("PUT", api.endpoint, api.region, f"/items/{item_id}", payload)
     if written.status not in (200, 201):
@@ -72,6 +74,11 @@ def smoke(endpoints: Endpoints, api: RegionApi, release: str) -> str:
     if read.status != 200 or (read.json() or {}).get("data") != payload["data"]:
         raise GateFailed("smoke", f"GET /items/{item_id} did not return what was written ({read.status})")
     return item_id
+
+
+def remove(endpoints: Endpoints, api: RegionApi, item_id: str) -> bool:
+    """Delete a gate's item through the region; False when the API did not confirm it."""
+    return endpoints.request("DELETE", api.endpoint, api.region, f"/items/{item_id}").status in (200, 204, 404)
 
 
 def replication(endpoints: Endpoints, source: RegionApi, other: RegionApi, item_id: str, release: str,

@@ -125,5 +125,11 @@ class LocalCloudContext:
             region_env(self._topology(), env)
         return self.call("heal", {"env": env})["healed"]
 
+    def serve(self, env: str) -> dict[str, Any]:
+        """Have the running cloud serve a region env it does not serve yet (one added to samconfig
+        since `local up`): its API gets the next port; nothing else is restarted."""
+        found = region_env(self._topology(), env)
+        return self.call("regions", {"env": found.name, "region": found.region})
+
     def resolve(self, name: str, from_location: str | None) -> dict[str, Any]:
         return self.call("resolve", {"name": name, "from": from_location})

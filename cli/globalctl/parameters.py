@@ -3,7 +3,7 @@ regional stacks' outputs), so that samconfig.toml never repeats the region list.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from globalctl.exceptions import GlobalctlError, StackNotFoundError
 from globalctl.topology import Environment, Topology
@@ -21,11 +21,13 @@ def routing_parameters(
     topology: Topology,
     outputs: Mapping[str, Mapping[str, str]],
     weights: Mapping[str, int] | None = None,
+    leave_out: Collection[str] = (),
 ) -> dict[str, str]:
-    """`outputs` maps each region env to its stack outputs; `weights` to 0-255 (0 = drained)."""
+    """`outputs` maps each region env to its stack outputs; `weights` to 0-255 (0 = drained);
+    the region envs in `leave_out` are not routed."""
     routing = _required(topology.routing, "routing")
     weights = weights or {}
-    regions = topology.regions
+    regions = tuple(env for env in topology.regions if env.name not in leave_out)
     for env in regions:
         missing = [key for key in REGION_OUTPUTS if not outputs.get(env.name, {}).get(key)]
         if missing:

@@ -40,13 +40,15 @@ def _routing(topology: Topology) -> tuple[str, str, dict[str, str]]:
 
 
 def weights(topology: Topology) -> dict[str, int]:
-    """Each region env's deployed weight (envs the routing does not know yet: DEFAULT_WEIGHT)."""
+    """Each routed region env's deployed weight. A region env the deployed routing does not route
+    yet (one being added) is left out: it serves nobody, drained or not."""
     _, _, parameters = _routing(topology)
     deployed = weights_from_deployed(parameters)
-    return {env.name: deployed.get(env.name, DEFAULT_WEIGHT) for env in topology.regions}
+    return {env.name: deployed[env.name] for env in topology.regions if env.name in deployed}
 
 
 def serving(topology: Topology) -> dict[str, bool]:
+    """Each routed region env: serving (weight > 0) or drained; unrouted envs are not listed."""
     return {env: weight > 0 for env, weight in weights(topology).items()}
 
 

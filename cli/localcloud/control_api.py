@@ -1,16 +1,20 @@
 """The supervisor's control calls, served under /_localcloud/ on the AWS endpoint (aws_endpoint.py):
-status, fault, heal, resolve. JSON in, JSON out; a bad request is a 400 with a message, never a
+status, fault, heal, resolve, and regions (serve one more region env). JSON in, JSON out; a bad request is a 400 with a message, never a
 traceback. `globalctl local` and the test and chaos harnesses call them."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 
 from werkzeug.wrappers import Request, Response
 
 from .faults import KINDS, UnknownRegion
 from .route53 import latency
+
+
+_ENV_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class BadControlRequest(ValueError):
@@ -76,7 +80,17 @@ def register_control(cloud: Any) -> None:
         return {"name": name, "from": location, "type": record_type, "values": list(answer.values),
                 "region": region, "via": via, "path": list(answer.path), "healthy": answer.healthy}
 
-    for name, work in (("status", status), ("fault", fault), ("heal", heal), ("resolve", resolve)):
+    def add_region(body: dict[str, Any]) -> dict[str, Any]:
+        env, region = str(body.get("env") or ""), str(body.get("region") or "")
+        if not _ENV_NAME.fullmatch(env):
+            raise BadControlRequest(f"region env {env!r} is not a samconfig environment name")
+        if not latency.is_region(region):
+            raise BadControlRequest(f"unknown AWS region {region!r}")
+        state = cloud.add_region(env, region)
+        return {"env": env, "region": region, "api_url": state["regions"][env]["api_url"]}
+
+    for name, work in (("status", status), ("fault", fault), ("heal", heal), ("resolve", resolve),
+                       ("regions", add_region)):
         cloud.endpoint.route(name, _handler(work))
 
 

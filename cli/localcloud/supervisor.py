@@ -35,8 +35,10 @@ class LocalCloud:
         self.alarm_period_scale = alarm_period_scale
         self.regions = regions
         self.home_region = home_region
+        self.base_port = base_port
         self.ports = Layout(base_port, regions).ports()
         self._stopped = threading.Event()
+        self._regions_lock = threading.Lock()
         self._parts: list[Any] = []
 
     def start(self) -> dict[str, Any]:
@@ -96,13 +98,45 @@ class LocalCloud:
 
         register_control(self)
         self.endpoint.start()
+        self.started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         return self.describe()
+
+    def add_region(self, env: str, region: str) -> dict[str, Any]:
+        """Serve one more region env without a restart (a region added to a running deployment):
+        its API server on the next port of the layout, its stream pollers, health checks, faults and
+        alarms, and the state file rewritten. Adding an env already served is a no-op."""
+        from .apigatewayv2.wiring import start_servers
+        from .cloudwatch import metrics
+        from .apigatewayv2.wiring import FunctionInvoker
+
+        with self._regions_lock:
+            if self.regions.get(env) == region:
+                return self.describe()
+            if env in self.regions:
+                raise ValueError(f"region env {env!r} is served already, in {self.regions[env]}")
+            served = next((e for e, r in self.regions.items() if r == region), None)
+            if served is not None:
+                raise ValueError(f"{region} is served already, as region env {served!r}")
+            ports = Layout(self.base_port, {**self.regions, env: region}).ports()
+            server = start_servers({env: region}, ports, self.catalog, FunctionInvoker(self.functions.invoke),
+                                   self.faults, metrics.publish)[env]
+            self._parts.append(server)
+            self.api_servers[env] = server
+            self.regions[env] = region  # the fault board shares this mapping
+            self.ports = ports
+            self.dns.region_ports[region] = server.port
+            self.streams.add_region(region)
+            self.alarms.regions = sorted({*self.alarms.regions, region})
+            state = self.describe()
+            _write_state(self.state_dir, state)
+            log.info("now serving %s (%s) on port %d", env, region, server.port)
+            return state
 
     def describe(self) -> dict[str, Any]:
         return {
             "pid": os.getpid(),
             "ready": True,
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "started_at": self.started_at,
             "endpoint": self.endpoint.url,
             "global_url": self.entry.url,
             "home_region": self.home_region,

@@ -102,6 +102,8 @@ def plan_drill(context: Any, options: Options, endpoints: Endpoints) -> DrillPla
     if not entry:
         raise GlobalctlError("drills need the local cloud's global entry, or --entry URL")
     weights = routing.weights(topology)  # RoutingMissing: the routing stack is not deployed
+    if env.name not in weights:
+        raise GlobalctlError(f"{env.name} is not in the deployed routing yet: run a rollout first")
     if weights[env.name] == 0:
         raise GlobalctlError(f"{env.name} is drained already: restore it before a drill")
     apis = []

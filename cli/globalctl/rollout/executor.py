@@ -42,14 +42,17 @@ COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 class Operations(Protocol):
     """What a run does to the cloud, by samconfig env name."""
 
-    def parameters(self, env: str) -> dict[str, str]:
-        """The full parameter overrides of the env's stack."""
+    def parameters(self, env: str, leave_out: frozenset[str] = frozenset()) -> dict[str, str]:
+        """The full parameter overrides of the env's stack (the routing's without `leave_out`)."""
 
     def snapshot(self, env: str) -> Snapshot:
         """The stack as it is now (refusing one in flight or stuck)."""
 
     def check_deployable(self, env: str) -> None:
         """Refuse a stack in flight or stuck."""
+
+    def stack_exists(self, env: str) -> bool:
+        """The env's stack exists (in any state)."""
 
     def build(self, release: str, fresh: bool) -> None:
         """Build the release once (`sam build` of the working tree), before any region deploys it;
@@ -87,6 +90,12 @@ class Operations(Protocol):
     def gate_smoke(self, api: RegionApi, release: str) -> str: ...
 
     def gate_replication(self, api: RegionApi, other: RegionApi, item_id: str, release: str) -> float: ...
+
+    def write_item(self, api: RegionApi, item_id: str, release: str) -> None:
+        """Write (and read back) a gate's item through the region."""
+
+    def remove_item(self, api: RegionApi, item_id: str) -> bool:
+        """Delete a gate's item through the region."""
 
     def gate_alarms(self, api: RegionApi, bake_seconds: float, traffic_rps: float = 0.0) -> int:
         """GateFailed as soon as one of the region's alarms is in ALARM within the bake; how many were
@@ -172,19 +181,39 @@ class Executor:
         return stop_after_failures(self.plan, failed, canary_failed)
 
     def _prepare(self) -> bool:
-        """The release's one build, before any target is touched; False when it failed."""
+        """The release's one build, before any target is touched; False when it failed. A rollout
+        that adds regions first writes an item through a serving region: each new region's gate
+        reads it, proof that its replica was backfilled with what existed before it."""
         if not self.plan.region_targets:
             return True
         try:
             if not self.resumed:
                 self.records.forget_code(self.plan.release)
             self.operations.build(self.plan.release, fresh=not self.resumed)
-        except GlobalctlError as error:  # nothing was touched yet
+            if any(t.new for t in self.plan.region_targets) and "backfill_marker" not in self.state:
+                self._write_backfill_marker()
+        except (GlobalctlError, GateFailed) as error:  # nothing was touched yet
             self.report("build", "failed", str(error))
             return False
         return True
 
+    def _write_backfill_marker(self) -> None:
+        new = {t.env for t in self.plan.region_targets if t.new}
+        source = next((api for env in self.regions if env not in new and (api := self.operations.api(env))), None)
+        if source is None:  # a first deployment: no region exists to write it through
+            return
+        item_id = f"globalctl-backfill-{self.plan.release}"
+        self.operations.write_item(source, item_id, self.plan.release)
+        with self._lock:
+            self.state["backfill_marker"] = {"env": source.env, "item": item_id}
+        self._save()
+
     def _finish(self, status: str, ok: bool) -> Outcome:
+        marker = self.state.get("backfill_marker")
+        if marker and status != "interrupted":  # --resume still needs it
+            source = self.operations.api(marker["env"])
+            if source is not None:
+                self.operations.remove_item(source, marker["item"])
         self.state["status"] = status
         self.state["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self._save()
@@ -227,7 +256,9 @@ class Executor:
         elif phase == Phase.DRAIN:
             self._drain(target)
         elif phase == Phase.DEPLOY:
-            parameters = dict(ops.parameters(env))
+            unrouted = frozenset(t.env for t in self.plan.region_targets
+                                 if t.new and self.results[t.env].status != "deployed")
+            parameters = dict(ops.parameters(env, unrouted) if target.kind == "routing" else ops.parameters(env))
             if target.kind == "region":
                 parameters["Release"] = self.plan.release
             ops.deploy(env, parameters, self.plan.release)
@@ -250,7 +281,10 @@ class Executor:
         except RoutingMissing:
             self.report(target.env, "drain", "skipped: no routing stack yet")
             return
-        if not serving.get(target.env, True):
+        if target.env not in serving:
+            self.report(target.env, "drain", "skipped: the routing does not route it yet")
+            return
+        if not serving[target.env]:
             if not self.results[target.env].drained:  # drained before this rollout: it stays so
                 self.report(target.env, "drain", "skipped: already drained")
             return
@@ -276,10 +310,31 @@ class Executor:
         ops.gate_health(api, self.plan.release, self.gate_timeout)
         self._gate_code(target)
         item_id = ops.gate_smoke(api, self.plan.release)
-        other = next((a for env in self.regions if env != target.env and (a := ops.api(env)) is not None), None)
+        new = {t.env for t in self.plan.region_targets if t.new}
+        others = [a for env in self.regions if env != target.env and (a := ops.api(env)) is not None]
+        # A new region's partner is a region that served before it, whose data it must have copied.
+        other = next((a for a in others if a.env not in new), others[0] if others else None)
         if other is not None:
             lag = ops.gate_replication(api, other, item_id, self.plan.release)
             self._set(target, replication_lag_ms=round(lag, 1))
+        if target.new and other is not None:
+            self._gate_new_region(api, other)
+
+    def _gate_new_region(self, api: RegionApi, other: RegionApi) -> None:
+        """The replica of a region added now holds what was written before it existed (the
+        backfill), and what another region writes now reaches it (replication both ways)."""
+        ops, marker = self.operations, self.state.get("backfill_marker")
+        if marker:
+            source = ops.api(marker["env"])
+            if source is None:
+                raise GateFailed("backfill", f"{marker['env']}, which wrote the backfill item, has no API")
+            try:
+                ops.gate_replication(source, api, marker["item"], self.plan.release)
+            except GateFailed as failed:
+                raise GateFailed("backfill", f"{marker['item']}, written in {marker['env']} before the replica "
+                                             f"existed: {failed.reason}") from None
+        item_id = ops.gate_smoke(other, self.plan.release)
+        ops.gate_replication(other, api, item_id, self.plan.release)
 
     def _gate_code(self, target: Target) -> None:
         """The first region gated records the code the release deployed; every other must run the same."""

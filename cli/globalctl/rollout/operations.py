@@ -3,7 +3,7 @@ each one a call into the engines, stacks, routing, regions and gates, for a samc
 
 from __future__ import annotations
 
-from globalctl import bake_traffic, build, gates, regions, routing, stacks
+from globalctl import aws, bake_traffic, build, gates, regions, routing, stacks
 from globalctl.bake import AlarmBound, minimum
 from globalctl.context import Context
 from globalctl.endpoints import Endpoints
@@ -21,11 +21,15 @@ class AwsOperations:
         self.endpoints = Endpoints(context.config_path)
         self._build: build.Build | None = None
 
-    def parameters(self, env: str) -> dict[str, str]:
-        return self.context.stack_parameters(env)
+    def parameters(self, env: str, leave_out: frozenset[str] = frozenset()) -> dict[str, str]:
+        return self.context.stack_parameters(env, leave_out)
 
     def snapshot(self, env: str) -> Snapshot:
         return stacks.snapshot(self.topology.env(env))
+
+    def stack_exists(self, env: str) -> bool:
+        found = self.topology.env(env)
+        return aws.describe_stack(found.stack_name, found.region) is not None
 
     def check_deployable(self, env: str) -> None:
         stacks.check_deployable(self.topology.env(env))
@@ -37,6 +41,8 @@ class AwsOperations:
 
     def deploy(self, env: str, parameters: dict[str, str], release: str) -> None:
         target = self.topology.env(env)
+        if target.kind == "region":
+            self.endpoints.serve(target.name, target.region)  # a new region on the local cloud: its API
         template = self._build.template if target.kind == "region" and self._build else None
         stacks.sam_deploy(self.topology, target, parameters, release, template)
 
@@ -73,6 +79,12 @@ class AwsOperations:
 
     def gate_replication(self, api: RegionApi, other: RegionApi, item_id: str, release: str) -> float:
         return gates.replication(self.endpoints, api, other, item_id, release)
+
+    def write_item(self, api: RegionApi, item_id: str, release: str) -> None:
+        gates.smoke(self.endpoints, api, release, item_id)
+
+    def remove_item(self, api: RegionApi, item_id: str) -> bool:
+        return gates.remove(self.endpoints, api, item_id)
 
     def gate_alarms(self, api: RegionApi, bake_seconds: float, traffic_rps: float = 0.0) -> int:
         with bake_traffic.probing(self.endpoints, api, traffic_rps):

@@ -61,17 +61,20 @@ class Target:
     region: str
     stack_name: str
     canary: bool = False
+    new: bool = False  # a region added to a running deployment: no stack yet, not routed
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
             raise ValueError(f"target kind {self.kind!r} is not one of {', '.join(_KINDS)}")
         if self.canary and self.kind != "region":
             raise ValueError("only a region target can be the canary")
+        if self.new and self.kind != "region":
+            raise ValueError("only a region target can be new")
 
     def label(self) -> str:
         if self.kind != "region":
             return f"{self.kind} {self.stack_name} ({self.region})"
-        return f"{'canary ' if self.canary else ''}{self.env} ({self.region})"
+        return f"{'canary ' if self.canary else 'new ' if self.new else ''}{self.env} ({self.region})"
 
 
 def phases(target: Target, drain: bool, bake: bool = True) -> tuple[Phase, ...]:
@@ -83,6 +86,10 @@ def phases(target: Target, drain: bool, bake: bool = True) -> tuple[Phase, ...]:
     go everywhere. Under its share of live traffic, that route's errors reach the alarms.
     """
     if target.kind != "region":
+        return (Phase.RECORD, Phase.DEPLOY, Phase.GATE)
+    if target.new:
+        # Nobody to drain and no live traffic to bake under until the routing wave routes it; its
+        # gates add the backfill and replication both ways, and the canary baked the release.
         return (Phase.RECORD, Phase.DEPLOY, Phase.GATE)
     steps = (Phase.RECORD, Phase.DRAIN, Phase.DEPLOY, Phase.GATE, Phase.RESTORE) if drain else (
         Phase.RECORD, Phase.DEPLOY, Phase.GATE)
@@ -176,6 +183,7 @@ class Plan:
                             "region": t.region,
                             "stack_name": t.stack_name,
                             "canary": t.canary,
+                            "new": t.new,
                         }
                         for t in wave.targets
                     ],
@@ -231,8 +239,14 @@ class Plan:
         if not self.waves:
             return [*lines, "nothing left to do"]
         lines += [f"wave {wave.number}: {', '.join(t.label() for t in wave.targets)}" for wave in self.waves]
-        if self.region_targets:
-            lines.append("each region: " + " -> ".join(self.phases(self.region_targets[0])))
+        serving = [t for t in self.region_targets if not t.new]
+        if serving:
+            lines.append("each region: " + " -> ".join(self.phases(serving[0])))
+        added = [t for t in self.region_targets if t.new]
+        if added and self.action == "rollout":
+            lines.append(f"new region{'s' if len(added) > 1 else ''} {', '.join(t.env for t in added)}: "
+                         + " -> ".join(self.phases(added[0]))
+                         + " (backfilled replica, replication both ways; routed by the routing wave, last)")
         stack = next((t for t in self.targets if t.kind != "region"), None)
         if stack:
             lines.append("each global stack: " + " -> ".join(self.phases(stack)))
@@ -253,6 +267,7 @@ def plan_rollout(
     drain: bool = True,
     bake_minimum: AlarmBound | None = None,
     bake_traffic_rps: float = 0.0,
+    new_regions: Iterable[str] = (),
 ) -> Plan:
     """Plan a rollout of `release` (see the module docstring for the order).
 
@@ -264,6 +279,10 @@ def plan_rollout(
     name given is the default canary (otherwise the first region env in samconfig). `drain=False`
     plans no draining at all; draining is planned only when the topology has a routing stack and
     at least two region envs, since a drained region needs another one serving.
+
+    `new_regions` are region envs with no stack yet, added to a running deployment: each is planned
+    without drain or bake, and is never the canary while a region that already serves is selected
+    (the canary exists to test the release on live traffic).
     """
     _release(release)
     _int(max_concurrent, "max concurrent", minimum=1)
@@ -273,7 +292,8 @@ def plan_rollout(
         raise PlanError(f"bake traffic must be 0 to {MAX_PROBE_RPS:g} requests/s, and needs a bake "
                         f"(got {bake_traffic_rps:g} with bake {bake_seconds})")
     selected = _select(topology, regions)
-    canary_env = _canary(topology, selected, canary, regions)
+    added = {name for name in new_regions if name in {env.name for env in topology.regions}}
+    canary_env = _canary(topology, selected, canary, regions, added)
     if failure_tolerance >= len(selected):
         raise PlanError(
             f"failure tolerance {failure_tolerance} must be less than the number of regions selected "
@@ -283,8 +303,8 @@ def plan_rollout(
     waves: list[tuple[Target, ...]] = []
     if include_table and topology.table:
         waves.append((_as_target(topology.table),))
-    waves.append((_as_target(canary_env, canary=True),))
-    rest = [_as_target(env) for env in selected if env.name != canary_env.name]
+    waves.append((_as_target(canary_env, canary=True, new=canary_env.name in added),))
+    rest = [_as_target(env, new=env.name in added) for env in selected if env.name != canary_env.name]
     waves += [tuple(rest[i : i + max_concurrent]) for i in range(0, len(rest), max_concurrent)]
     if include_routing and topology.routing:
         waves.append((_as_target(topology.routing),))
@@ -406,12 +426,14 @@ def _target(data: Any) -> Target:
         region=str(data["region"]),
         stack_name=str(data["stack_name"]),
         canary=_bool(data["canary"], "canary"),
+        new=_bool(data.get("new", False), "new"),
     )
 
 
-def _as_target(env: Environment, *, canary: bool = False) -> Target:
+def _as_target(env: Environment, *, canary: bool = False, new: bool = False) -> Target:
     kind: TargetKind = env.kind  # type: ignore[assignment]  # Environment.kind returns one of _KINDS
-    return Target(env=env.name, kind=kind, region=env.region, stack_name=env.stack_name, canary=canary)
+    return Target(env=env.name, kind=kind, region=env.region, stack_name=env.stack_name, canary=canary,
+                  new=new and kind == "region")
 
 
 def _select(topology: Topology, names: list[str] | None) -> list[Environment]:
@@ -432,12 +454,20 @@ def _select(topology: Topology, names: list[str] | None) -> list[Environment]:
 
 
 def _canary(
-    topology: Topology, selected: list[Environment], canary: str | None, names: list[str] | None
+    topology: Topology, selected: list[Environment], canary: str | None, names: list[str] | None,
+    added: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> Environment:
+    serving = [env for env in selected if env.name not in added]
     if canary is None:
         first = names[0] if names else selected[0].name
-        return next(env for env in selected if env.name == first)
+        chosen = next(env for env in selected if env.name == first)
+        if chosen.name in added and serving:  # a new region serves nobody: it cannot test the release
+            return serving[0]
+        return chosen
     env = topology.env(canary)
+    if env.name in added and serving:
+        raise PlanError(f"canary {canary!r} is a new region, which serves nobody yet: the canary must be a "
+                        f"region that already serves ({', '.join(e.name for e in serving)})")
     if env.name not in {chosen.name for chosen in selected}:
         raise PlanError(
             f"canary {canary!r} is not one of the selected regions "

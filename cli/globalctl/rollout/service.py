@@ -54,6 +54,12 @@ class RolloutService:
         validate (cfn-lint, sam) comes after this."""
         options = dict(regions=regions, canary=canary, max_concurrent=max_concurrent,
                        failure_tolerance=failure_tolerance, bake_seconds=bake, bake_traffic_rps=bake_traffic)
+        plan_rollout(self.context.topology, release or "pending", **options)  # the options checked first
+        try:
+            exists = self.stacks_exist()
+        except GlobalctlError:  # the cloud not reachable: the plan is still shown; the run will say so
+            exists = {}
+        options["new_regions"] = self.new_regions(exists)
         plan = plan_rollout(self.context.topology, release or "pending", **options)
         if bake != 0:
             try:
@@ -65,6 +71,21 @@ class RolloutService:
         if release is None:
             plan = replace(plan, release=release_id(git_sha(self.context), datetime.now(timezone.utc)))
         return plan
+
+    def stacks_exist(self) -> dict[str, bool]:
+        return {env.name: self.operations.stack_exists(env.name) for env in self.context.topology.regions}
+
+    def new_regions(self, exists: dict[str, bool]) -> list[str]:
+        """Region envs with no stack yet while another region's stack exists: regions being added to
+        a running deployment. None on a first deployment. Refused on an MRSC table, whose replicas
+        are fixed at creation."""
+        topology = self.context.topology
+        if not any(exists.values()):
+            return []
+        new = [name for name, found in exists.items() if not found]
+        if new and topology.table is not None:
+            check_replicas_can_change(topology.table.parameters, f"adding {', '.join(new)}")
+        return new
 
     def deployed_bake_minimum(self, plan: Plan) -> AlarmBound | None:
         """The largest bound of the alarms the plan's regions have deployed now (None: none yet)."""
@@ -126,6 +147,24 @@ class RolloutService:
         if failed:
             raise GlobalctlError(f"rollback to {plan.release} failed in {', '.join(failed)}")
         return outcome
+
+
+# DynamoDB developer guide: an MRSC table is created with exactly three regions (or two and a
+# witness) in one region set, from an empty table ("Creating a global table configured for MRSC"),
+# and is deleted by removing two replicas in one call; "you can't delete only one replica table
+# from an MRSC global table" ("Deleting an MRSC global table",
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/delete-gt-mrsc.html).
+MRSC_FIXED = ("the global table is STRONG (MRSC), whose replicas are fixed at creation: exactly three "
+              "regions, or two and a witness, in one region set, with no replica added or removed one at a "
+              "time (DynamoDB developer guide, \"Deleting an MRSC global table\"); to serve other regions, "
+              "create a new MRSC table in the region set you want and move the data to it, or use "
+              "ConsistencyMode=EVENTUAL")
+
+
+def check_replicas_can_change(table_parameters: dict[str, str], what: str) -> None:
+    """GlobalctlError when the table's consistency mode forbids changing its replicas."""
+    if table_parameters.get("ConsistencyMode", "EVENTUAL").upper() == "STRONG":
+        raise GlobalctlError(f"{what} is refused: {MRSC_FIXED}")
 
 
 def git_sha(context: Context) -> str | None:

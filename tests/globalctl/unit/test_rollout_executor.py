@@ -21,7 +21,8 @@ from globalctl.exceptions import GlobalctlError
 from globalctl.gates import GateFailed
 from globalctl.regions import RegionApi
 from globalctl.rollout.executor import Executor
-from globalctl.rollout.plan import plan_rollout
+from globalctl.exceptions import PlanError
+from globalctl.rollout.plan import Plan, plan_rollout
 from globalctl.rollout.records import Records
 from globalctl.rollout.service import RolloutService
 from globalctl.stacks import DeployFailed, Snapshot
@@ -60,6 +61,10 @@ class FakeCloud:
         self.baked: dict[str, float] = {}
         self.code: dict[str, dict[str, str]] = {}
         self.alarm_bound: AlarmBound | None = AlarmBound("app-5xx", 3, 2, 1, 1)
+        self.left_out: dict[str, set[str]] = {}
+        self.new: set[str] = set()  # region envs being added: no stack, not routed
+        self.items: set[str] = set()
+        self.read: list[tuple[str, str]] = []  # (item, region env it was read in) by the replication gate
         self._lock = threading.Lock()
 
     def _act(self, action: str, env: str) -> None:
@@ -79,8 +84,21 @@ class FakeCloud:
 
     # --- Operations -------------------------------------------------------------------------------
 
-    def parameters(self, env: str) -> dict[str, str]:
+    def parameters(self, env: str, leave_out: frozenset[str] = frozenset()) -> dict[str, str]:
+        self.left_out[env] = set(leave_out)
         return {"TableName": "global-items"}
+
+    def stack_exists(self, env: str) -> bool:
+        return env not in self.new
+
+    def write_item(self, api: RegionApi, item_id: str, release: str) -> None:
+        self._act("write item", api.env)
+        self.items.add(item_id)
+
+    def remove_item(self, api: RegionApi, item_id: str) -> bool:
+        self._act("remove item", api.env)
+        self.items.discard(item_id)
+        return True
 
     def snapshot(self, env: str) -> Snapshot:
         self._act("snapshot", env)
@@ -103,7 +121,7 @@ class FakeCloud:
         return "UPDATE_COMPLETE"
 
     def serving(self) -> dict[str, bool]:
-        return {env: weight > 0 for env, weight in self.weights.items()}
+        return {env: weight > 0 for env, weight in self.weights.items() if env not in self.new}
 
     def drain(self, env: str) -> bool:
         self._act("drain", env)
@@ -135,6 +153,7 @@ class FakeCloud:
 
     def gate_replication(self, api: RegionApi, other: RegionApi, item_id: str, release: str) -> float:
         self._act("replication", api.env)
+        self.read.append((item_id, other.env))
         return 12.34
 
     def gate_alarms(self, api: RegionApi, bake_seconds: float, traffic_rps: float = 0.0) -> int:
@@ -412,4 +431,62 @@ def test_a_rollback_checks_each_region_runs_the_code_its_release_recorded(config
     plan = service.rollback_plan("v1", None, max_concurrent=1)
     with pytest.raises(GlobalctlError, match="rollback to v1 failed in use1"):
         service.rollback(plan, lambda *_: None)
+    assert cloud.done("restore") == ["euc1", "apse1", "use1", "euw1"]
+
+
+# --- a region added to a running deployment --------------------------------------------------------
+
+def test_a_new_region_is_never_drained_or_baked_and_its_gates_read_the_backfill_and_both_ways(config):
+    cloud = FakeCloud()
+    cloud.new = {"euc1"}
+    outcome, lines, _ = run(config, cloud, new_regions=["euc1"])
+    assert (outcome.ok, outcome.status) == (True, "complete")
+    # The backfill item is written through a serving region once the build is done, before the
+    # table wave gives the new region its replica, and removed at the end.
+    assert cloud.actions[:2] == [("build", "v2"), ("write item", "euw1")] and cloud.actions[-1] == ("remove item", "euw1")
+    assert not cloud.items
+    euc1 = [action for action, env in cloud.actions[2:-1] if env == "euc1"]
+    assert euc1 == ["snapshot", "deploy", "health", "smoke", "replication", "snapshot"]
+    # euc1's gates: its item read in euw1; the backfill item (written in euw1) and a fresh write of
+    # euw1's read in euc1.
+    assert [pair for pair in cloud.read if "euc1" in pair[0] or pair[1] == "euc1"] == [
+        ("globalctl-canary-euc1", "euw1"), ("globalctl-backfill-v2", "euc1"), ("globalctl-canary-euw1", "euc1")]
+    assert "drain" not in euc1 and "alarms" not in euc1 and "euc1" not in cloud.baked
+    assert cloud.left_out["routing"] == set()  # the routing, last, routes it
+
+
+def test_a_new_region_is_not_the_canary_while_a_region_serves(config):
+    top = topo.load(config)
+    assert plan_rollout(top, "v2", regions=["euc1", "use1"], new_regions=["euc1"]).canary.env == "use1"
+    with pytest.raises(PlanError, match="canary 'euc1' is a new region"):
+        plan_rollout(top, "v2", canary="euc1", new_regions=["euc1"])
+    # A first deployment has no serving region: the first one is the canary, as always.
+    first = plan_rollout(top, "v2", new_regions=list(REGIONS))
+    assert first.canary.env == "euw1" and all(t.new for t in first.region_targets)
+    plan = plan_rollout(top, "v2", new_regions=["euc1"])
+    assert [t.label() for t in plan.region_targets][-1] == "new euc1 (eu-central-1)"
+    assert any(line.startswith("new region euc1: record -> deploy -> gate") for line in plan.describe())
+    assert Plan.from_dict(plan.to_dict()) == plan
+
+
+def test_a_new_region_failing_its_gates_is_deleted_and_never_routed_the_others_untouched(config):
+    cloud = FakeCloud()
+    cloud.new = {"euc1"}
+    cloud.fail[("health", "euc1")] = GateFailed("health", "/health answered 502")
+    outcome, _, _ = run(config, cloud, new_regions=["euc1"], failure_tolerance=1)
+    assert outcome.status == "complete with failures"
+    assert cloud.done("restore") == ["euc1"]  # its record is "no stack": restoring it deletes the stack
+    assert "drain" not in cloud.of("euc1")
+    assert cloud.left_out["routing"] == {"euc1"}  # the routing never includes it
+    assert statuses(config)["euc1"] == "rolled back"
+    assert all(statuses(config)[env] == "deployed" for env in ("euw1", "use1", "apse1"))
+
+
+def test_a_new_region_failing_with_no_tolerance_rolls_the_release_back_and_no_routing_runs(config):
+    cloud = FakeCloud()
+    cloud.new = {"euc1"}
+    cloud.fail[("replication", "euc1")] = GateFailed("replication", "not readable")
+    outcome, _, _ = run(config, cloud, new_regions=["euc1"])
+    assert outcome.status == "rolled back"
+    assert "routing" not in cloud.done("deploy")
     assert cloud.done("restore") == ["euc1", "apse1", "use1", "euw1"]

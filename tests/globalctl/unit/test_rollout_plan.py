@@ -400,7 +400,7 @@ def test_to_dict_shape_and_json_round_trip(shipped):
     assert list(data) == ["action", "release", "max_concurrent", "failure_tolerance", "bake_seconds", "bake_basis",
                           "bake_traffic_rps", "drain", "waves"]
     assert data["waves"][1] == {"number": 2, "targets": [
-        {"env": "euw1", "kind": "region", "region": "eu-west-1", "stack_name": "global-backend", "canary": True}]}
+        {"env": "euw1", "kind": "region", "region": "eu-west-1", "stack_name": "global-backend", "canary": True, "new": False}]}
     assert Plan.from_dict(json.loads(json.dumps(data))) == plan
     rest = plan.without(["table", "euw1"])
     assert Plan.from_dict(json.loads(json.dumps(rest.to_dict()))) == rest

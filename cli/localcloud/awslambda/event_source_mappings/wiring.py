@@ -107,6 +107,11 @@ class StreamMappings:
         else:
             log.warning("on-failure destination %s is not SQS or SNS; the batch record is dropped", destination_arn)
 
+    def add_region(self, region: str) -> None:
+        """Poll the mappings of one more region (a region added to a running cloud)."""
+        self.regions = sorted({*self.regions, region})
+        self.sync()
+
     def sync(self) -> None:
         """Start pollers for new mappings, restart changed ones, stop removed ones."""
         wanted: dict[str, dict] = {}
