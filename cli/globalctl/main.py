@@ -17,6 +17,7 @@ from globalctl.commands.failover import app as failover_app
 from globalctl.commands.lease import app as lease_app
 from globalctl.commands.params import params
 from globalctl.commands.plan import plan
+from globalctl.commands.region import app as region_app
 from globalctl.commands.rollout import rollback, rollout
 from globalctl.commands.status import status
 from globalctl.commands.validate import validate
@@ -62,6 +63,7 @@ app.command()(rollback)
 app.command()(status)
 app.add_typer(failover_app, name="failover")
 app.add_typer(lease_app, name="lease")
+app.add_typer(region_app, name="region")
 app.command()(destroy)
 app.command()(drill)
 local.register(app)

@@ -105,3 +105,21 @@ def _wait_replicas_gone(state: TableState) -> None:
         if time.monotonic() > deadline:
             raise GlobalctlError(f"table {state.name}: replicas still listed after {TABLE_TIMEOUT_SECONDS} s")
         time.sleep(POLL_SECONDS)
+
+
+# DynamoDB developer guide: an MRSC table is created with exactly three regions (or two and a
+# witness) in one region set, from an empty table ("Creating a global table configured for MRSC"),
+# and is deleted by removing two replicas in one call; "you can't delete only one replica table
+# from an MRSC global table" ("Deleting an MRSC global table",
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/delete-gt-mrsc.html).
+MRSC_FIXED = ("the global table is STRONG (MRSC), whose replicas are fixed at creation: exactly three "
+              "regions, or two and a witness, in one region set, with no replica added or removed one at a "
+              "time (DynamoDB developer guide, \"Deleting an MRSC global table\"); to serve other regions, "
+              "create a new MRSC table in the region set you want and move the data to it, or use "
+              "ConsistencyMode=EVENTUAL")
+
+
+def check_replicas_can_change(table_parameters: dict[str, str], what: str) -> None:
+    """GlobalctlError when the table's consistency mode forbids changing its replicas."""
+    if table_parameters.get("ConsistencyMode", "EVENTUAL").upper() == "STRONG":
+        raise GlobalctlError(f"{what} is refused: {MRSC_FIXED}")

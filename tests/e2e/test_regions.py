@@ -120,4 +120,51 @@ def test_2_a_region_whose_add_fails_is_deleted_never_routed_and_the_others_stay_
     for env in ("euw1", "use1", "apse1", "usw2"):
         assert http("GET", f"{state(cloud)['regions'][env]['api_url']}/health").json()["release"] == "v2"
     assert routed_to(cloud, "eu-central-1") == "eu-west-1"
+    # Its replica stays (a retry copies nothing again); abandoning the region removes it.
+    replicas = cloud.client("dynamodb", "eu-west-1").describe_table(TableName="global-items")["Table"]["Replicas"]
+    assert "eu-central-1" in {r["RegionName"] for r in replicas}
+    abandoned = cloud.cli("region", "remove", "euc1", "--yes")
+    assert abandoned.returncode == 0, abandoned.stdout[-3000:] + abandoned.stderr[-2000:]
+    replicas = cloud.client("dynamodb", "eu-west-1").describe_table(TableName="global-items")["Table"]["Replicas"]
+    assert "eu-central-1" not in {r["RegionName"] for r in replicas}
     drop_env(cloud, "euc1")
+
+
+def one_line(result) -> str:
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_3_refused_retirements_answer_one_line_and_touch_nothing(cloud):
+    home = cloud.cli("region", "remove", "euw1", "--yes")
+    assert home.returncode == 2 and "home region" in one_line(home)
+    unknown = cloud.cli("region", "remove", "nowhere", "--yes")
+    assert unknown.returncode == 2 and one_line(unknown).startswith("error: unknown region env")
+    assert routed_to(cloud, "eu-west-2") == "eu-west-1"
+
+
+def test_4_retiring_the_added_region_keeps_every_item_in_the_other_three(cloud):
+    for n in range(10):
+        assert http("PUT", f"{state(cloud)['regions']['usw2']['api_url']}/items/from-usw2-{n}",
+                    {"data": {"n": n}}).status in (200, 201)
+    result = cloud.cli("region", "remove", "usw2", "--yes")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "delete its [usw2.deploy.parameters] block" in result.stdout
+    assert routed_to(cloud, "us-west-2") == "us-east-1"
+    assert cloud.client("cloudformation", "us-east-1").describe_stacks(
+        StackName="global-backend-routing")["Stacks"][0]["Parameters"]
+    replicas = cloud.client("dynamodb", "eu-west-1").describe_table(TableName="global-items")["Table"]["Replicas"]
+    assert sorted(r["RegionName"] for r in replicas) == ["ap-southeast-1", "us-east-1"]
+    assert "global-items" not in cloud.client("dynamodb", "us-west-2").list_tables()["TableNames"]
+    eu = items(cloud, "eu-west-1")
+    assert {f"from-usw2-{n}" for n in range(10)} <= set(eu) and len([k for k in eu if k.startswith("before-")]) == 30
+    assert items(cloud, "us-east-1") == eu == items(cloud, "ap-southeast-1")
+    kept = json.loads((cloud.project / ".globalctl" / "retired" / "usw2" / "dead-letters.json").read_text())
+    assert kept == []  # nothing failed in usw2: an empty copy, said so
+    # Until the block is gone, a rollout would add the region back: refused, one line.
+    refused = cloud.cli("rollout", "--release", "v4", *FAST)
+    assert refused.returncode == 1 and "delete its [usw2.deploy.parameters] block" in one_line(refused)
+    drop_env(cloud, "usw2")
+    report = json.loads(cloud.cli("status", "--json").stdout)
+    assert set(report["regions"]) == set(REGIONS) and all(r["healthy"] for r in report["regions"].values())

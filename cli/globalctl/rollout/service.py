@@ -22,6 +22,7 @@ from globalctl.rollout.operations import AwsOperations
 from globalctl.rollout.plan import Plan, plan_rollback, plan_rollout, release_id
 from globalctl.rollout.records import Records
 from globalctl.rollout.results import Outcome
+from globalctl.tables import check_replicas_can_change
 
 
 @dataclass
@@ -55,6 +56,9 @@ class RolloutService:
         options = dict(regions=regions, canary=canary, max_concurrent=max_concurrent,
                        failure_tolerance=failure_tolerance, bake_seconds=bake, bake_traffic_rps=bake_traffic)
         plan_rollout(self.context.topology, release or "pending", **options)  # the options checked first
+        from globalctl.retire import refuse_while_retired
+
+        refuse_while_retired(self.context)
         try:
             exists = self.stacks_exist()
         except GlobalctlError:  # the cloud not reachable: the plan is still shown; the run will say so
@@ -147,24 +151,6 @@ class RolloutService:
         if failed:
             raise GlobalctlError(f"rollback to {plan.release} failed in {', '.join(failed)}")
         return outcome
-
-
-# DynamoDB developer guide: an MRSC table is created with exactly three regions (or two and a
-# witness) in one region set, from an empty table ("Creating a global table configured for MRSC"),
-# and is deleted by removing two replicas in one call; "you can't delete only one replica table
-# from an MRSC global table" ("Deleting an MRSC global table",
-# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/delete-gt-mrsc.html).
-MRSC_FIXED = ("the global table is STRONG (MRSC), whose replicas are fixed at creation: exactly three "
-              "regions, or two and a witness, in one region set, with no replica added or removed one at a "
-              "time (DynamoDB developer guide, \"Deleting an MRSC global table\"); to serve other regions, "
-              "create a new MRSC table in the region set you want and move the data to it, or use "
-              "ConsistencyMode=EVENTUAL")
-
-
-def check_replicas_can_change(table_parameters: dict[str, str], what: str) -> None:
-    """GlobalctlError when the table's consistency mode forbids changing its replicas."""
-    if table_parameters.get("ConsistencyMode", "EVENTUAL").upper() == "STRONG":
-        raise GlobalctlError(f"{what} is refused: {MRSC_FIXED}")
 
 
 def git_sha(context: Context) -> str | None:

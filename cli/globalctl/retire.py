@@ -1,0 +1,312 @@
+"""`globalctl region remove <env>`: a region retired from a running deployment, step by step.
+
+1. drain: its routing weight 0, while another healthy region serves, seen in the routing;
+2. unroute: the routing stack deployed without it (its record and health check go);
+3. keep dead letters: the stream processor's dead-letter queue copied to .globalctl/retired/<env>/
+   (the queue itself is kept too: DeletionPolicy Retain in regional/stream.yaml);
+4. delete stack: the regional stack deleted (its log groups and queue are kept, its key scheduled
+   for deletion after KMS's waiting period);
+5. unprotect replica: the table stack deployed with RetiringRegion=<region>, so that replica alone
+   loses deletion protection;
+6. remove replica: the table stack deployed without the region; DynamoDB deletes that replica.
+
+Every step is idempotent and recorded in .globalctl/retirements/<env>.json, so an interrupted or
+failed retirement is resumed by running the command again; until the last step it can be undone
+(`--undo`: the region routed and serving again, or, once its stack is gone, `globalctl rollout`
+after `--undo` clears the record). The user's samconfig.toml is never edited: the end says which
+block to delete, and until it is deleted a rollout refuses to run (it would add the region back).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from globalctl import aws, parameters, regions, routing, stacks
+from globalctl.context import Context
+from globalctl.endpoints import Endpoints
+from globalctl.exceptions import GlobalctlError, UsageError
+from globalctl.inputs import region_env
+from globalctl.tables import check_replicas_can_change
+from globalctl.topology import Environment
+
+STEPS = ("drain", "unroute", "keep dead letters", "delete stack", "unprotect replica", "remove replica")
+Say = Callable[[str], None]
+
+
+@dataclass
+class Retirement:
+    env: str
+    region: str
+    done: list[str] = field(default_factory=list)
+    status: str = "planned"  # planned, in progress, complete, failed, undone
+    dead_letters: int | None = None
+
+    @property
+    def left(self) -> list[str]:
+        return [step for step in STEPS if step not in self.done]
+
+    def describe(self) -> list[str]:
+        lines = [f"retire {self.env} ({self.region}):"]
+        lines += [f"  {n}. {step}{' (done)' if step in self.done else ''}" for n, step in enumerate(STEPS, 1)]
+        return lines
+
+
+class RetirementRecords:
+    def __init__(self, config_path: Path):
+        self.root = config_path.resolve().parent / ".globalctl"
+
+    def path(self, env: str) -> Path:
+        return self.root / "retirements" / f"{env}.json"
+
+    def load(self, env: str) -> Retirement | None:
+        path = self.path(env)
+        if not path.is_file():
+            return None
+        try:
+            data = json.loads(path.read_text())
+            return Retirement(str(data["env"]), str(data["region"]), [str(s) for s in data.get("done", [])],
+                              str(data.get("status", "in progress")), data.get("dead_letters"))
+        except (ValueError, KeyError, TypeError) as error:
+            raise GlobalctlError(f"{path}: not a retirement record ({error})") from None
+
+    def save(self, retirement: Retirement) -> None:
+        path = self.path(retirement.env)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".tmp")
+        partial.write_text(json.dumps(retirement.__dict__, indent=2))
+        partial.replace(path)
+
+    def forget(self, env: str) -> None:
+        self.path(env).unlink(missing_ok=True)
+
+    def active(self) -> list[Retirement]:
+        folder = self.root / "retirements"
+        found = [self.load(p.stem) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+        return [r for r in found if r is not None and r.status != "undone"]
+
+
+def refuse_while_retired(context: Context) -> None:
+    """A rollout of a topology that still lists a retired (or retiring) region would add it back."""
+    for retirement in RetirementRecords(context.config_path).active():
+        if retirement.env in {env.name for env in context.topology.regions}:
+            what = "was retired" if retirement.status == "complete" else "is being retired"
+            raise GlobalctlError(f"{retirement.env} {what} (globalctl region remove): delete its "
+                                 f"[{retirement.env}.deploy.parameters] block from {context.config_path.name}"
+                                 + ("" if retirement.status == "complete" else
+                                    f", or finish or undo it (globalctl region remove {retirement.env} [--undo])"))
+
+
+def plan(context: Context, env_name: str) -> Retirement:
+    """The retirement of env_name, refused (one line) when it would break the deployment."""
+    topology = context.topology
+    env = region_env(topology, env_name)
+    table = topology.table
+    if table is not None and table.region == env.region:
+        raise UsageError(f"{env.name} is in the home region ({env.region}), where the table stack and the lease "
+                         f"live: retiring it first needs a new home (the table stack deployed from another "
+                         f"replica region, with the table imported into it), which globalctl does not do")
+    if table is not None:
+        check_replicas_can_change(context.stack_parameters(table.name), f"retiring {env.name}")
+    others = [other.name for other in topology.regions if other.name != env.name]
+    if not others:
+        raise UsageError(f"{env.name} is the only region: it cannot be retired (globalctl destroy removes everything)")
+    existing = RetirementRecords(context.config_path).load(env.name)
+    if existing is not None and existing.status not in ("undone",):
+        return existing
+    try:
+        serving = routing.serving(topology)
+    except routing.RoutingMissing:
+        serving = {}
+    if serving and not any(on for name, on in serving.items() if name != env.name):
+        raise UsageError(f"{env.name} is the last serving region: retiring it would leave no region serving")
+    return Retirement(env.name, env.region)
+
+
+def execute(context: Context, retirement: Retirement, say: Say) -> Retirement:
+    records = RetirementRecords(context.config_path)
+    env = context.topology.env(retirement.env)
+    retirement.status = "in progress"
+    records.save(retirement)
+    for step in retirement.left:
+        say(f"{env.name}: {step}")
+        try:
+            detail = _STEPS[step](context, env, retirement)
+        except Exception:
+            retirement.status = "failed"
+            records.save(retirement)
+            raise
+        if detail:
+            say(f"{env.name}: {step}: {detail}")
+        retirement.done.append(step)
+        records.save(retirement)
+    retirement.status = "complete"
+    records.save(retirement)
+    return retirement
+
+
+def undo(context: Context, env_name: str, say: Say) -> None:
+    """Back to serving, while the region's stack exists; otherwise the record is cleared, so that
+    `globalctl rollout` adds the region again."""
+    records = RetirementRecords(context.config_path)
+    retirement = records.load(env_name)
+    if retirement is None or retirement.status == "undone":
+        raise UsageError(f"no retirement of {env_name} to undo")
+    env = region_env(context.topology, env_name)
+    if "delete stack" in retirement.done:
+        say(f"{env.name}: its stack is deleted: the record is cleared; `globalctl rollout` adds the region again")
+    else:
+        if "unroute" in retirement.done:
+            say(f"{env.name}: routed again")
+            _deploy_routing(context, frozenset())
+        say(f"{env.name}: serving again")
+        routing.set_weight(context.topology, env.name, parameters.DEFAULT_WEIGHT)
+        routing.wait_observed(context.topology, Endpoints(context.config_path), env.name, drained=False)
+    retirement.status = "undone"
+    records.save(retirement)
+
+
+# --- the steps ---------------------------------------------------------------------------------------
+
+
+def _drain(context: Context, env: Environment, _retirement: Retirement) -> str:
+    topology = context.topology
+    try:
+        serving = routing.serving(topology)
+    except routing.RoutingMissing:
+        return "no routing stack: nothing routes to it"
+    if env.name not in serving:
+        return "not routed"
+    endpoints = Endpoints(context.config_path)
+    healthy = [name for name, on in serving.items() if on and name != env.name
+               and regions.health_problem(endpoints, topology.env(name), regions.PROBE_TIMEOUT_SECONDS) is None]
+    if not healthy:
+        raise GlobalctlError(f"no other serving region is healthy: {env.name} stays in service; heal one first")
+    routing.set_weight(topology, env.name, 0)
+    seconds = routing.wait_observed(topology, endpoints, env.name, drained=True)
+    return f"{', '.join(healthy)} serve its clients ({seconds:.1f} s)"
+
+
+def _unroute(context: Context, env: Environment, _retirement: Retirement) -> str:
+    if context.topology.routing is None or aws.describe_stack(context.topology.routing.stack_name,
+                                                              context.topology.routing.region) is None:
+        return "no routing stack"
+    _deploy_routing(context, frozenset({env.name}))
+    return "its record and health check are gone"
+
+
+def _keep_dead_letters(context: Context, env: Environment, retirement: Retirement) -> str:
+    if aws.describe_stack(env.stack_name, env.region) is None:  # e.g. a region whose add failed
+        retirement.dead_letters = 0
+        return "no stack: nothing to keep"
+    queues = _resources(env, "AWS::SQS::Queue")
+    messages: list[dict[str, Any]] = []
+    sqs = aws.client("sqs", env.region)
+    for queue_url in queues:
+        while True:  # received, not deleted: the queue is kept as well; hidden while this runs
+            batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=600,
+                                        WaitTimeSeconds=0, AttributeNames=["All"]).get("Messages", [])
+            if not batch:
+                break
+            messages += [{"queue": queue_url, "id": m["MessageId"], "body": m["Body"],
+                          "attributes": m.get("Attributes", {})} for m in batch]
+    folder = context.config_path.resolve().parent / ".globalctl" / "retired" / env.name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dead-letters.json").write_text(json.dumps(messages, indent=2))
+    retirement.dead_letters = len(messages)
+    return f"{len(messages)} message(s) copied to {folder / 'dead-letters.json'} (the queue is kept too)"
+
+
+def _delete_stack(context: Context, env: Environment, _retirement: Retirement) -> str:
+    seconds = stacks.delete(env)
+    return "not deployed" if seconds is None else f"deleted in {seconds:.0f} s"
+
+
+def _unprotect_replica(context: Context, env: Environment, _retirement: Retirement) -> str:
+    return _deploy_table(context, env, keep_replica=True)
+
+
+def _remove_replica(context: Context, env: Environment, _retirement: Retirement) -> str:
+    return _deploy_table(context, env, keep_replica=False)
+
+
+_STEPS: dict[str, Callable[[Context, Environment, Retirement], str]] = {
+    "drain": _drain, "unroute": _unroute, "keep dead letters": _keep_dead_letters, "delete stack": _delete_stack,
+    "unprotect replica": _unprotect_replica, "remove replica": _remove_replica,
+}
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def _release_of(env: Environment) -> str:
+    stack = aws.describe_stack(env.stack_name, env.region)
+    return aws.tags_of(stack).get("release", "unreleased") if stack else "unreleased"
+
+
+def _deploy_routing(context: Context, leave_out: frozenset[str]) -> None:
+    routing_env = context.topology.routing
+    if routing_env is None:
+        return
+    params = context.stack_parameters(routing_env.name, leave_out)
+    stacks.sam_deploy(context.topology, routing_env, params, _release_of(routing_env))
+    status = stacks.wait_settled(routing_env.region, routing_env.stack_name)
+    if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        raise GlobalctlError(f"the routing stack update ended {status}")
+
+
+def _deploy_table(context: Context, env: Environment, keep_replica: bool) -> str:
+    table_env = context.topology.table
+    if table_env is None:
+        return "no table stack"
+    params = context.stack_parameters(table_env.name)
+    replicas = [r for r in params["ReplicaRegions"].split(",") if r and (keep_replica or r != env.region)]
+    params.update(ReplicaRegions=",".join(replicas), RetiringRegion=env.region if keep_replica else "")
+    try:
+        stacks.sam_deploy(context.topology, table_env, params, _release_of(table_env))
+    except stacks.DeployFailed as failed:
+        raise GlobalctlError(f"{failed}{_failed_because(table_env)}") from None
+    status = stacks.wait_settled(table_env.region, table_env.stack_name)
+    if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        raise GlobalctlError(f"the table stack update ended {status}{_failed_because(table_env)}")
+    if keep_replica:
+        return f"deletion protection off for the {env.region} replica only"
+    _wait_replica_gone(table_env.region, params.get("TableName", "global-items"), env.region)
+    return f"replicas now {', '.join(replicas)}"
+
+
+def _failed_because(env: Environment) -> str:
+    events = aws.client("cloudformation", env.region).describe_stack_events(StackName=env.stack_name)["StackEvents"]
+    reasons = [e.get("ResourceStatusReason") for e in events if str(e.get("ResourceStatus", "")).endswith("FAILED")]
+    return f" ({' '.join(str(reasons[0]).split())[:300]})" if reasons and reasons[0] else ""
+
+
+def _wait_replica_gone(home: str, table_name: str, region: str, timeout: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout
+    dynamodb = aws.client("dynamodb", home)
+    while time.monotonic() < deadline:
+        described = dynamodb.describe_table(TableName=table_name)["Table"]
+        if region not in {r["RegionName"] for r in described.get("Replicas", [])}:
+            return
+        time.sleep(2)
+    raise GlobalctlError(f"the {region} replica of {table_name} is still there after {timeout:.0f} s")
+
+
+def _resources(env: Environment, resource_type: str) -> list[str]:
+    """Physical ids of the stack's resources of that type, nested stacks included."""
+    found: list[str] = []
+    pending = [env.stack_name]
+    cloudformation = aws.client("cloudformation", env.region)
+    while pending:
+        name = pending.pop()
+        summaries = [summary for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name)
+                     for summary in page["StackResourceSummaries"]]
+        for resource in summaries:
+            if resource.get("ResourceType") == "AWS::CloudFormation::Stack" and resource.get("PhysicalResourceId"):
+                pending.append(resource["PhysicalResourceId"])
+            elif resource.get("ResourceType") == resource_type and resource.get("PhysicalResourceId"):
+                found.append(resource["PhysicalResourceId"])
+    return found
