@@ -12,13 +12,15 @@ from pathlib import Path
 from . import report, scenarios
 from .cloud import ROOT, ChaosCloud, ChaosSetupFailed
 
-SCENARIOS = {"outage": scenarios.outage, "partition": scenarios.partition, "bad-release": scenarios.bad_release}
+# region-add last: it leaves the cloud with a fourth region.
+SCENARIOS = {"outage": scenarios.outage, "partition": scenarios.partition, "bad-release": scenarios.bad_release,
+             "region-add": scenarios.region_add}
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__)
-    parser.add_argument("--scenarios", default="outage,partition,bad-release",
-                        help="comma-separated: outage, partition, bad-release")
+    parser.add_argument("--scenarios", default="outage,partition,bad-release,region-add",
+                        help="comma-separated: outage, partition, bad-release, region-add")
     parser.add_argument("--region", default="euw1", help="the region env the fault hits (default: euw1)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of workload per scenario")
     parser.add_argument("--fault-at", type=float, default=20.0, help="seconds into the workload the fault starts")

@@ -4,6 +4,7 @@ through the control endpoint. Everything is loopback; `close()` stops every proc
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 
-from globalctl import localcloud, topology
+from globalctl import gates, localcloud, regions, topology
 from globalctl.endpoints import http
 from harness import project
 from localcloud import lifecycle
@@ -68,6 +69,25 @@ class ChaosCloud:
         reason = next((line.strip() for line in result.stdout.splitlines() if "alarms gate" in line), "")
         return {"exit": result.returncode, "reason": reason, "output": result.stdout[-3000:] + result.stderr[-1000:]}
 
+    def add_region(self, env: str, region: str, release: str) -> dict[str, Any]:
+        """A region added as a user adds one: an environment block like the first region's, then
+        `globalctl rollout`; its exit and output. The cloud's state then serves it too."""
+        first = self.topology.regions[0]
+        text = self.config.read_text()
+        block = re.search(rf"\[{first.name}\.deploy\.parameters\][^\[]*", text)
+        if block is None:
+            raise ChaosSetupFailed(f"no [{first.name}.deploy.parameters] block to copy in {self.config}")
+        added = block.group(0).replace(f"[{first.name}.", f"[{env}.").replace(f'region = "{first.region}"',
+                                                                             f'region = "{region}"')
+        self.config.write_text(text.replace("[routing.deploy.parameters]", added + "[routing.deploy.parameters]"))
+        globalctl = Path(sys.executable).with_name("globalctl")
+        command = [str(globalctl), "--config", str(self.config), "rollout", "--release", release, *ROLLOUT]
+        result = subprocess.run(command, cwd=self.project, env=self.env, capture_output=True, text=True,
+                                timeout=900, check=False)
+        self.topology = topology.load(self.config)
+        self.state = lifecycle.running_state(self.state_dir) or self.state
+        return {"exit": result.returncode, "output": result.stdout[-3000:] + result.stderr[-1000:]}
+
     def releases(self) -> dict[str, str | None]:
         """Each region's release as its own /health reports it."""
         found = {}
@@ -78,10 +98,8 @@ class ChaosCloud:
 
     def _region_alarms(self, region: str) -> list[dict[str, Any]]:
         env = next(e for e in self.topology.regions if e.region == region)
-        stack = self.client("cloudformation", region).describe_stacks(StackName=env.stack_name)["Stacks"][0]
-        names = next((o["OutputValue"] for o in stack.get("Outputs", []) if o["OutputKey"] == "AlarmNames"), "")
-        return self.client("cloudwatch", region).describe_alarms(AlarmNames=[n for n in names.split(",") if n])[
-            "MetricAlarms"]
+        api = regions.region_api(env)
+        return gates.describe_alarms(region, api.alarms) if api else []
 
     def alarm_fired_at(self, region: str, logical_name: str) -> float | None:
         """When the region's alarm (by its logical name) last went to ALARM, epoch seconds."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from . import analysis
 from .cloud import ChaosCloud
@@ -47,6 +47,28 @@ def _run_workload(cloud: ChaosCloud, settings: Settings, prefix: str, env: str,
     finally:
         workload.stop()
     return workload, fault_start, fault_end, workload.now()
+
+
+def _beside_the_workload(workload: Workload, settings: Settings,
+                         change: Callable[[], dict[str, Any]]) -> tuple[float, dict[str, Any]]:
+    """The workload, with `change` (a rollout as an operator runs it) started in a thread at
+    `fault_at`: (when it started, its outcome with the seconds it took)."""
+    import threading
+
+    outcome: dict[str, Any] = {}
+    threads = workload.start()
+    try:
+        _sleep_until(workload, settings.fault_at_s)
+        started = workload.now()
+        worker = threading.Thread(target=lambda: outcome.update(change()))
+        worker.start()
+        worker.join(timeout=900)
+        outcome["seconds"] = workload.now() - started
+        for thread in threads:
+            thread.join(timeout=max(1.0, settings.duration_s - workload.now() + workload.timeout_s + 5))
+    finally:
+        workload.stop()
+    return started, outcome
 
 
 def _sleep_until(workload: Workload, t: float) -> None:
@@ -164,8 +186,6 @@ def bad_release(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> 
     """A release that breaks a route the smoke gate never calls, rolled out at `fault_at` under the
     workload with the default bake. It must stop in the canary: detected by the alarm within the
     bake's bound, seen by few clients and only in the canary, every region left on the release before."""
-    import threading
-
     region = cloud.region_of(env)
     workload = Workload(cloud.entry_url, CLIENT_LOCATIONS, settings.clients, settings.duration_s,
                         settings.rate_per_client, "badrelease")
@@ -173,21 +193,16 @@ def bad_release(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> 
     source = app.read_text()
     if BAD_RELEASE_EDIT[0] not in source:
         raise RuntimeError("src/api/app.py changed: the bad release's edit no longer applies")
-    outcome: dict[str, Any] = {}
-    threads = workload.start()
-    wall_zero = time.time() - workload.now()
-    try:
-        _sleep_until(workload, settings.fault_at_s)
+    clock: dict[str, float] = {}
+
+    def release() -> dict[str, Any]:
+        clock["wall_zero"] = time.time() - workload.now()  # the workload's clock has started by now
         app.write_text(source.replace(*BAD_RELEASE_EDIT, 1))
-        started = workload.now()
-        rollout = threading.Thread(target=lambda: outcome.update(cloud.rollout_default("chaos-bad", canary=env)))
-        rollout.start()
-        rollout.join(timeout=600)
-        outcome["seconds"] = workload.now() - started
-        for thread in threads:
-            thread.join(timeout=max(1.0, settings.duration_s - workload.now() + workload.timeout_s + 5))
+        return cloud.rollout_default("chaos-bad", canary=env)
+
+    try:
+        started, outcome = _beside_the_workload(workload, settings, release)
     finally:
-        workload.stop()
         app.write_text(source)
     replicas, convergence_s, converged = converge(cloud, table, [cloud.region_of(e.name) for e in cloud.topology.regions])
     measures, checks, lost = _common(workload, replicas, converged, convergence_s)
@@ -195,7 +210,7 @@ def bad_release(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> 
     bad = [r for r in log if analysis.is_error(r)]
     first_error = min((r.done for r in bad), default=None)
     fired = cloud.alarm_fired_at(region, "Api5xxRateAlarm")
-    detection = None if fired is None or first_error is None else fired - wall_zero - first_error
+    detection = None if fired is None or first_error is None else fired - clock["wall_zero"] - first_error
     bound = cloud.alarm_bound(env, "Api5xxRateAlarm")
     releases = cloud.releases()
     measures.update({
@@ -216,3 +231,40 @@ def bad_release(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> 
         "every region back on the release before": set(releases.values()) == {"chaos"},
     })
     return {"scenario": "bad release", "measures": measures, "checks": checks, "lost": lost[:20]}
+
+
+ADDED_ENV, ADDED_REGION = "usw2", "us-west-2"
+
+
+def region_add(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> dict[str, Any]:
+    """A fourth region added at `fault_at` under the workload, as a user adds one (an environment
+    block, then `globalctl rollout`): every acknowledged write must be in every replica afterwards,
+    the new one included (its copy of the table runs while the writes go on), and no client may
+    see an error."""
+    workload = Workload(cloud.entry_url, CLIENT_LOCATIONS + (ADDED_REGION,), settings.clients, settings.duration_s,
+                        settings.rate_per_client, "regionadd")
+    started, outcome = _beside_the_workload(
+        workload, settings, lambda: cloud.add_region(ADDED_ENV, ADDED_REGION, "chaos-add"))
+    regions = [cloud.region_of(e.name) for e in cloud.topology.regions]
+    replicas, convergence_s, converged = converge(cloud, table, regions)
+    measures, checks, lost = _common(workload, replicas, converged, convergence_s)
+    log = workload.log
+    done = started + outcome.get("seconds", 0.0)
+    after = [r for r in log if r.sent > done and r.location == ADDED_REGION]
+    errors = analysis.error_rates(log, {"whole run": (0.0, float("inf"))})["whole run"]
+    measures.update({
+        "added_region": ADDED_REGION, "rollout_exit": outcome.get("exit"), "rollout_s": round(outcome.get("seconds", 0.0), 1),
+        "writes_during_the_add": sum(1 for r in log if r.method in ("PUT", "DELETE") and started <= r.sent <= done),
+        "errors": {"whole run": errors}, "fault_s": [round(started, 2), round(done, 2)],
+        "served_from_the_new_region_after": sum(1 for r in after if r.routed_to == ADDED_REGION),
+        "workload_s": round(workload.now(), 1)})
+    checks.update({
+        "the rollout added the region (exit 0)": outcome.get("exit") == 0,
+        f"{ADDED_REGION} holds a replica": ADDED_REGION in replicas,
+        "no client error during the add": errors["errors"] == 0,
+        f"clients in {ADDED_REGION} served there afterwards": bool(after) and all(
+            r.routed_to == ADDED_REGION for r in after if not analysis.is_error(r)),
+    })
+    if outcome.get("exit") != 0:
+        measures["rollout_output"] = outcome.get("output", "")[-1500:]
+    return {"scenario": "region add", "measures": measures, "checks": checks, "lost": lost[:20]}

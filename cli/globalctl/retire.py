@@ -2,13 +2,16 @@
 
 1. drain: its routing weight 0, while another healthy region serves, seen in the routing;
 2. unroute: the routing stack deployed without it (its record and health check go);
-3. keep dead letters: the stream processor's dead-letter queue copied to .globalctl/retired/<env>/
+3. settle stream: wait until the region's stream processor has processed its last records (its
+   writes, which only it announces): no batch for two metric periods (IteratorAge, one minute on
+   AWS, scaled on the local cloud), so no change is left unannounced when its stack goes;
+4. keep dead letters: the stream processor's dead-letter queue copied to .globalctl/retired/<env>/
    (the queue itself is kept too: DeletionPolicy Retain in regional/stream.yaml);
-4. delete stack: the regional stack deleted (its log groups and queue are kept, its key scheduled
+5. delete stack: the regional stack deleted (its log groups and queue are kept, its key scheduled
    for deletion after KMS's waiting period);
-5. unprotect replica: the table stack deployed with RetiringRegion=<region>, so that replica alone
+6. unprotect replica: the table stack deployed with RetiringRegion=<region>, so that replica alone
    loses deletion protection;
-6. remove replica: the table stack deployed without the region; DynamoDB deletes that replica.
+7. remove replica: the table stack deployed without the region; DynamoDB deletes that replica.
 
 Every step is idempotent and recorded in .globalctl/retirements/<env>.json, so an interrupted or
 failed retirement is resumed by running the command again; until the last step it can be undone
@@ -33,7 +36,10 @@ from globalctl.inputs import region_env
 from globalctl.tables import check_replicas_can_change
 from globalctl.topology import Environment
 
-STEPS = ("drain", "unroute", "keep dead letters", "delete stack", "unprotect replica", "remove replica")
+STEPS = ("drain", "unroute", "settle stream", "keep dead letters", "delete stack", "unprotect replica",
+         "remove replica")
+SETTLE_PERIODS = 2  # idle metric periods that mean the stream processor has nothing left
+SETTLE_TIMEOUT_SECONDS = 600.0
 Say = Callable[[str], None]
 
 
@@ -83,6 +89,13 @@ class RetirementRecords:
     def forget(self, env: str) -> None:
         self.path(env).unlink(missing_ok=True)
 
+    def settle(self, region_envs: set[str]) -> None:
+        """A complete retirement whose samconfig block is gone is over: its record goes, so the env
+        can be added again later like any new region."""
+        for retirement in self.active():
+            if retirement.status == "complete" and retirement.env not in region_envs:
+                self.forget(retirement.env)
+
     def active(self) -> list[Retirement]:
         folder = self.root / "retirements"
         found = [self.load(p.stem) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
@@ -91,7 +104,9 @@ class RetirementRecords:
 
 def refuse_while_retired(context: Context) -> None:
     """A rollout of a topology that still lists a retired (or retiring) region would add it back."""
-    for retirement in RetirementRecords(context.config_path).active():
+    records = RetirementRecords(context.config_path)
+    records.settle({env.name for env in context.topology.regions})
+    for retirement in records.active():
         if retirement.env in {env.name for env in context.topology.regions}:
             what = "was retired" if retirement.status == "complete" else "is being retired"
             raise GlobalctlError(f"{retirement.env} {what} (globalctl region remove): delete its "
@@ -198,11 +213,36 @@ def _unroute(context: Context, env: Environment, _retirement: Retirement) -> str
     return "its record and health check are gone"
 
 
+def _settle_stream(context: Context, env: Environment, _retirement: Retirement) -> str:
+    stack = aws.describe_stack(env.stack_name, env.region)
+    function = aws.outputs_of(stack).get("StreamProcessorFunctionName")
+    if not function:
+        return "no stream processor deployed"
+    endpoints = Endpoints(context.config_path)
+    scale = float((endpoints.state or {}).get("alarm_period_scale", 1.0)) if endpoints.local else 1.0
+    period = max(1, round(60 * scale))  # CloudWatch's Lambda metrics come in one-minute periods
+    cloudwatch = aws.client("cloudwatch", env.region)
+    started = time.monotonic()
+    time.sleep(SETTLE_PERIODS * period)  # what the drain left in flight gets its chance to start
+    while True:
+        now = time.time()
+        batches = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Lambda", MetricName="IteratorAge", Dimensions=[{"Name": "FunctionName", "Value": function}],
+            StartTime=now - SETTLE_PERIODS * period, EndTime=now, Period=period, Statistics=["SampleCount"])
+        if not any(point.get("SampleCount") for point in batches["Datapoints"]):
+            return f"no batch for {SETTLE_PERIODS * period} s: nothing left unannounced"
+        if time.monotonic() - started > SETTLE_TIMEOUT_SECONDS:
+            raise GlobalctlError(f"{function} still processes records after {SETTLE_TIMEOUT_SECONDS:.0f} s; "
+                                 f"run the command again to wait more (the region is drained and unrouted)")
+        time.sleep(period)
+
+
 def _keep_dead_letters(context: Context, env: Environment, retirement: Retirement) -> str:
     if aws.describe_stack(env.stack_name, env.region) is None:  # e.g. a region whose add failed
         retirement.dead_letters = 0
         return "no stack: nothing to keep"
-    queues = _resources(env, "AWS::SQS::Queue")
+    queue = aws.outputs_of(aws.describe_stack(env.stack_name, env.region)).get("DeadLetterQueueUrl")
+    queues = [queue] if queue else []
     messages: list[dict[str, Any]] = []
     sqs = aws.client("sqs", env.region)
     for queue_url in queues:
@@ -234,7 +274,7 @@ def _remove_replica(context: Context, env: Environment, _retirement: Retirement)
 
 
 _STEPS: dict[str, Callable[[Context, Environment, Retirement], str]] = {
-    "drain": _drain, "unroute": _unroute, "keep dead letters": _keep_dead_letters, "delete stack": _delete_stack,
+    "drain": _drain, "unroute": _unroute, "settle stream": _settle_stream, "keep dead letters": _keep_dead_letters, "delete stack": _delete_stack,
     "unprotect replica": _unprotect_replica, "remove replica": _remove_replica,
 }
 
@@ -293,20 +333,3 @@ def _wait_replica_gone(home: str, table_name: str, region: str, timeout: float =
             return
         time.sleep(2)
     raise GlobalctlError(f"the {region} replica of {table_name} is still there after {timeout:.0f} s")
-
-
-def _resources(env: Environment, resource_type: str) -> list[str]:
-    """Physical ids of the stack's resources of that type, nested stacks included."""
-    found: list[str] = []
-    pending = [env.stack_name]
-    cloudformation = aws.client("cloudformation", env.region)
-    while pending:
-        name = pending.pop()
-        summaries = [summary for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name)
-                     for summary in page["StackResourceSummaries"]]
-        for resource in summaries:
-            if resource.get("ResourceType") == "AWS::CloudFormation::Stack" and resource.get("PhysicalResourceId"):
-                pending.append(resource["PhysicalResourceId"])
-            elif resource.get("ResourceType") == resource_type and resource.get("PhysicalResourceId"):
-                found.append(resource["PhysicalResourceId"])
-    return found

@@ -14,6 +14,7 @@ from globalctl.context import Context
 from globalctl.build import code_differences, deployed_code
 from globalctl.endpoints import Endpoints
 from globalctl.regions import RegionApi
+from globalctl.retire import RetirementRecords
 from globalctl.rollout.records import Records
 from globalctl.topology import Environment, Topology
 
@@ -32,10 +33,18 @@ def gather(context: Context, lag: bool) -> dict[str, Any]:
     route53 = route53_health(topology)
     stacks = {env.name: aws.describe_stack(env.stack_name, env.region) for env in topology.regions}
     apis = [api for env in topology.regions if (api := regions.api_of(env, stacks[env.name])) is not None]
+    retirements = RetirementRecords(context.config_path)
+    retirements.settle({env.name for env in topology.regions})
+    retiring = {r.env: r for r in retirements.active()}
     found = {}
     for env in topology.regions:
         others = [api for api in apis if api.env != env.name]
         found[env.name] = _region(env, stacks[env.name], endpoints, others, serving, route53, lag, records)
+        retirement = retiring.get(env.name)
+        if retirement is not None:  # half-removed (or removed, its samconfig block still there): never healthy
+            found[env.name]["retirement"] = {"status": retirement.status, "done": retirement.done,
+                                             "left": retirement.left}
+            found[env.name]["healthy"] = False
     return {"regions": found, "table": _table(context)}
 
 
@@ -76,7 +85,7 @@ def _region(env: Environment, stack: dict | None, endpoints: Endpoints, others: 
     report["code"] = _code(records, env, report["release"])
     alarms = [a for a in outputs.get("AlarmNames", "").split(",") if a]
     if alarms:
-        found = aws.client("cloudwatch", env.region).describe_alarms(AlarmNames=alarms[:100])["MetricAlarms"]
+        found = gates.describe_alarms(env.region, alarms)
         report["alarms"] = sorted(a["AlarmName"] for a in found if a.get("StateValue") == "ALARM")
     api = regions.api_of(env, stack)
     if api is None:

@@ -12,7 +12,7 @@ import pytest
 
 from globalctl import localcloud
 from localcloud import lifecycle
-from tests.e2e.conftest import FAST, http, rolled_out
+from tests.e2e.conftest import FAST, http, running_cloud
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,11 @@ tags = "app=global-backend"
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory):
-    yield from rolled_out(tmp_path_factory, "regions")
+    # Metric periods at 0.05x: a retirement waits two idle periods of its stream processor (6 s here).
+    with running_cloud(tmp_path_factory, "regions", alarm_period_scale=0.05) as cloud:
+        result = cloud.cli("rollout", "--release", "v1", *FAST)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        yield cloud
 
 
 def add_env(cloud, env: str, region: str, extra: str = "") -> None:
@@ -105,6 +109,17 @@ def test_1_a_fourth_region_added_with_one_environment_and_a_rollout_serves_every
     report = json.loads(cloud.cli("status", "--json").stdout)
     assert report["regions"]["usw2"]["release"] == "v2" and report["regions"]["usw2"]["serving"] is True
     assert all(r["healthy"] for r in report["regions"].values()), report
+    local = json.loads(cloud.cli("local", "status", "--json").stdout)
+    assert local["regions"]["usw2"] == {"region": "us-west-2", "api_url": api, "healthy": True, "fault": None}
+    # Afterwards it is a region like the others: planned as one, drained and restored as one.
+    again = cloud.cli("plan", "--release", "v2b", "--bake", "0")
+    assert again.returncode == 0 and "new usw2" not in again.stdout and "usw2 (us-west-2)" in again.stdout
+    drained = cloud.cli("failover", "drain", "usw2")
+    assert drained.returncode == 0, drained.stdout + drained.stderr
+    assert routed_to(cloud, "us-west-2") == "us-east-1"
+    restored = cloud.cli("failover", "restore", "usw2")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert routed_to(cloud, "us-west-2") == "us-west-2"
 
 
 def test_2_a_region_whose_add_fails_is_deleted_never_routed_and_the_others_stay_as_they_were(cloud):
@@ -142,6 +157,10 @@ def test_3_refused_retirements_answer_one_line_and_touch_nothing(cloud):
     unknown = cloud.cli("region", "remove", "nowhere", "--yes")
     assert unknown.returncode == 2 and one_line(unknown).startswith("error: unknown region env")
     assert routed_to(cloud, "eu-west-2") == "eu-west-1"
+    bad = http("POST", f"{cloud.state['endpoint']}/_localcloud/regions", {"env": "x", "region": "moon-1"})
+    assert bad.status == 400 and "unknown AWS region" in bad.json()["message"]
+    taken = http("POST", f"{cloud.state['endpoint']}/_localcloud/regions", {"env": "other", "region": "eu-west-1"})
+    assert taken.status == 400 and "served already, as region env 'euw1'" in taken.json()["message"]
 
 
 def test_4_retiring_the_added_region_keeps_every_item_in_the_other_three(cloud):

@@ -49,6 +49,11 @@ def _print(report: dict[str, Any]) -> None:
                       "-" if r["replication_lag_ms"] is None else f"{r['replication_lag_ms']:.0f}")
     out = console()
     out.print(table)
+    for env, r in report["regions"].items():
+        if "retirement" in r:
+            step = r["retirement"]
+            out.print(f"{env}: retirement {step['status']}; done: {', '.join(step['done']) or 'nothing'}; "
+                      f"left: {', '.join(step['left']) or 'nothing (delete its samconfig block)'}")
     info = report["table"]
     if info:
         replicas = ", ".join(f"{k} {v}" for k, v in info.get("replicas", {}).items())

@@ -121,10 +121,13 @@ APP = textwrap.dedent('''
 
 
 def make_zip(files: dict[str, str]) -> bytes:
+    """The same files make the same bytes: a fixed timestamp per entry (writestr with a bare name
+    stamps the current time, so two packages of one code built a second apart had different
+    CodeSha256s, and "same spec: stays warm" failed whenever a loaded machine crossed a second)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:
         for name, text in files.items():
-            archive.writestr(name, text)
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), text)
     return buf.getvalue()
 
 

@@ -1,0 +1,111 @@
+"""globalctl.retire: which retirements are refused (one line each, before anything changes), and
+how a retirement records its steps so that running it again resumes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from globalctl import retire, routing
+from globalctl.context import Context
+from globalctl.exceptions import GlobalctlError, UsageError
+
+REGIONS = {"euw1": "eu-west-1", "use1": "us-east-1", "apse1": "ap-southeast-1"}
+
+
+def samconfig(tmp_path: Path, mode: str = "EVENTUAL") -> Path:
+    text = "version = 0.1\n" + f'''
+[table.deploy.parameters]
+stack_name = "app-table"
+region = "eu-west-1"
+template_file = "global/table.yaml"
+parameter_overrides = "TableName=global-items ConsistencyMode={mode}"
+''' + "".join(f'''
+[{env}.deploy.parameters]
+stack_name = "app"
+region = "{region}"
+parameter_overrides = "TableName=global-items"
+''' for env, region in REGIONS.items()) + '''
+[routing.deploy.parameters]
+stack_name = "app-routing"
+region = "us-east-1"
+template_file = "global/routing.yaml"
+'''
+    path = tmp_path / "samconfig.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def serving(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
+    weights = dict.fromkeys(REGIONS, True)
+    monkeypatch.setattr(routing, "serving", lambda _topology: dict(weights))
+    return weights
+
+
+def test_a_region_can_be_retired_and_its_plan_lists_every_step(tmp_path, serving):
+    retirement = retire.plan(Context(samconfig(tmp_path)), "apse1")
+    assert (retirement.env, retirement.region, retirement.left) == ("apse1", "ap-southeast-1", list(retire.STEPS))
+    assert retirement.describe()[0] == "retire apse1 (ap-southeast-1):"
+
+
+@pytest.mark.parametrize(("env", "error", "message"), [
+    ("euw1", UsageError, r"is in the home region \(eu-west-1\)"),
+    ("nowhere", UsageError, "unknown region env"),
+    ("table", UsageError, "unknown region env"),
+])
+def test_refused_retirements_say_why_in_one_line(tmp_path, serving, env, error, message):
+    with pytest.raises(error, match=message) as raised:
+        retire.plan(Context(samconfig(tmp_path)), env)
+    assert "\n" not in str(raised.value)
+
+
+def test_the_last_serving_region_is_never_retired(tmp_path, serving):
+    serving.update(euw1=False, apse1=False)
+    with pytest.raises(UsageError, match="use1 is the last serving region"):
+        retire.plan(Context(samconfig(tmp_path)), "use1")
+
+
+def test_a_strong_table_refuses_retirement_with_what_to_do_instead(tmp_path, serving):
+    with pytest.raises(GlobalctlError, match=r"retiring use1 is refused: the global table is STRONG \(MRSC\)") as raised:
+        retire.plan(Context(samconfig(tmp_path, "STRONG")), "use1")
+    assert "create a new MRSC table" in str(raised.value) and "ConsistencyMode=EVENTUAL" in str(raised.value)
+
+
+def test_an_interrupted_retirement_resumes_at_the_step_that_failed(tmp_path, serving, monkeypatch):
+    context = Context(samconfig(tmp_path))
+    ran: list[str] = []
+    failing = {"delete stack"}
+
+    def step(name: str):
+        def run(_context, _env, _retirement) -> str:
+            if name in failing:
+                raise GlobalctlError(f"{name} failed")
+            ran.append(name)
+            return ""
+        return run
+
+    monkeypatch.setattr(retire, "_STEPS", {name: step(name) for name in retire.STEPS})
+    with pytest.raises(GlobalctlError, match="delete stack failed"):
+        retire.execute(context, retire.plan(context, "apse1"), lambda _line: None)
+    recorded = retire.RetirementRecords(context.config_path).load("apse1")
+    assert recorded.status == "failed" and recorded.done == ["drain", "unroute", "settle stream", "keep dead letters"]
+
+    # While it is unfinished a rollout is refused, one line naming the way out.
+    with pytest.raises(GlobalctlError, match=r"apse1 is being retired .*globalctl region remove apse1 \[--undo\]"):
+        retire.refuse_while_retired(context)
+
+    failing.clear()
+    ran.clear()
+    done = retire.execute(context, retire.plan(context, "apse1"), lambda _line: None)
+    assert ran == ["delete stack", "unprotect replica", "remove replica"] and done.status == "complete"
+    with pytest.raises(GlobalctlError, match=r"apse1 was retired .*delete its \[apse1.deploy.parameters\] block"):
+        retire.refuse_while_retired(context)
+
+    # Once the block is deleted the retirement is over: the env may be added again, as a new region.
+    config = context.config_path
+    config.write_text(config.read_text().replace('[apse1.deploy.parameters]\nstack_name = "app"\nregion = "ap-southeast-1"\n'
+                                                 'parameter_overrides = "TableName=global-items"\n', ""))
+    retire.refuse_while_retired(Context(config))
+    assert retire.RetirementRecords(config).load("apse1") is None
