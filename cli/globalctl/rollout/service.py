@@ -59,14 +59,17 @@ class RolloutService:
         from globalctl.retire import refuse_while_retired
 
         refuse_while_retired(self.context)
+        unreachable = None
         try:
             exists = self.stacks_exist()
-        except GlobalctlError:  # the cloud not reachable: the plan is still shown; the run will say so
-            exists = {}
+        except GlobalctlError as error:  # the cloud not reachable: the plan is still shown; the run will say so
+            exists, unreachable = {}, error
         options["new_regions"] = self.new_regions(exists)
         plan = plan_rollout(self.context.topology, release or "pending", **options)
         if bake != 0:
             try:
+                if unreachable is not None:  # asked once: not again, with all the retries, for the alarms
+                    raise unreachable
                 bound = self.deployed_bake_minimum(plan)
             except GlobalctlError as error:  # a plan is still shown; each region's bake is derived after its deploy
                 plan = replace(plan, bake_basis=f"deployed alarms not read: {error}")
