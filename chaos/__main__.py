@@ -68,8 +68,9 @@ def _run(args: argparse.Namespace) -> int:
         table = cloud.table_name()
         results = []
         for name in args.names:
-            print(f"chaos: {name} of {args.region} for {args.fault_for:.0f} s in a {args.duration:.0f} s workload",
-                  flush=True)
+            what = (f"us-west-2 added {args.fault_at:.0f} s into" if name == "region-add" else
+                    f"{name} of {args.region} for {args.fault_for:.0f} s in")
+            print(f"chaos: {what} a {args.duration:.0f} s workload", flush=True)
             results.append(SCENARIOS[name](cloud, table, args.region, settings))
     finally:
         cloud.close()

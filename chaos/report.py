@@ -28,6 +28,14 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
                ("releases after", ", ".join(f"{k} {v}" for k, v in m["releases_after"].items())),
                *out[:2]]
         return out
+    if result["scenario"] == "region add":
+        whole = m["errors"]["whole run"]
+        return [("region added (rollout started at, run clock)", f"{m['added_region']} {m['fault_s'][0]} s"),
+                ("rollout exit, after", f"{m['rollout_exit']}, {m['rollout_s']} s"),
+                ("writes during the add", str(m["writes_during_the_add"])),
+                *out[:4],
+                ("requests from its clients served there afterwards", str(m["served_from_the_new_region_after"])),
+                ("errors", f"{whole['errors']}/{whole['requests']}")]
     if result["scenario"] == "outage":
         out.insert(0, ("region in outage (fault window, run clock)", f"{m['failed_region']} {m['fault_s'][0]}-{m['fault_s'][1]} s"))
         out.append(("failover time (bound)", f"{m['failover_s']} s ({m['failover_bound_s']} s)"))

@@ -49,10 +49,11 @@ def _run_workload(cloud: ChaosCloud, settings: Settings, prefix: str, env: str,
     return workload, fault_start, fault_end, workload.now()
 
 
-def _beside_the_workload(workload: Workload, settings: Settings,
-                         change: Callable[[], dict[str, Any]]) -> tuple[float, dict[str, Any]]:
+def _beside_the_workload(workload: Workload, settings: Settings, change: Callable[[], dict[str, Any]],
+                         then_s: float | None = None) -> tuple[float, dict[str, Any]]:
     """The workload, with `change` (a rollout as an operator runs it) started in a thread at
-    `fault_at`: (when it started, its outcome with the seconds it took)."""
+    `fault_at`: (when it started, its outcome with the seconds it took). With `then_s`, the
+    clients stop that long after the change is done (the workload must outlast it)."""
     import threading
 
     outcome: dict[str, Any] = {}
@@ -64,6 +65,9 @@ def _beside_the_workload(workload: Workload, settings: Settings,
         worker.start()
         worker.join(timeout=900)
         outcome["seconds"] = workload.now() - started
+        if then_s is not None:
+            _sleep_until(workload, workload.now() + then_s)
+            workload.stop()
         for thread in threads:
             thread.join(timeout=max(1.0, settings.duration_s - workload.now() + workload.timeout_s + 5))
     finally:
@@ -234,6 +238,7 @@ def bad_release(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> 
 
 
 ADDED_ENV, ADDED_REGION = "usw2", "us-west-2"
+ADD_TAIL_S = 10.0
 
 
 def region_add(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> dict[str, Any]:
@@ -241,10 +246,12 @@ def region_add(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> d
     block, then `globalctl rollout`): every acknowledged write must be in every replica afterwards,
     the new one included (its copy of the table runs while the writes go on), and no client may
     see an error."""
-    workload = Workload(cloud.entry_url, CLIENT_LOCATIONS + (ADDED_REGION,), settings.clients, settings.duration_s,
-                        settings.rate_per_client, "regionadd")
+    # The clients run until ADD_TAIL_S after the rollout is done (however long it takes), so that
+    # the new region's own clients are seen served there.
+    workload = Workload(cloud.entry_url, CLIENT_LOCATIONS + (ADDED_REGION,), settings.clients,
+                        settings.fault_at_s + 900, settings.rate_per_client, "regionadd")
     started, outcome = _beside_the_workload(
-        workload, settings, lambda: cloud.add_region(ADDED_ENV, ADDED_REGION, "chaos-add"))
+        workload, settings, lambda: cloud.add_region(ADDED_ENV, ADDED_REGION, "chaos-add"), then_s=ADD_TAIL_S)
     regions = [cloud.region_of(e.name) for e in cloud.topology.regions]
     replicas, convergence_s, converged = converge(cloud, table, regions)
     measures, checks, lost = _common(workload, replicas, converged, convergence_s)
