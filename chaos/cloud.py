@@ -4,6 +4,7 @@ through the control endpoint. Everything is loopback; `close()` stops every proc
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 
-from globalctl import gates, localcloud, regions, topology
+from globalctl import localcloud, topology
 from globalctl.endpoints import http
 from harness import project
 from localcloud import lifecycle
@@ -45,6 +46,9 @@ class ChaosCloud:
         except BaseException:
             self.close()
             raise
+        # This process too talks to the local cloud only: anything in it that builds an AWS client
+        # from the environment (globalctl's helpers do) gets the loopback endpoint and dummy keys.
+        os.environ.update(lifecycle.client_environment(self.state))
 
     @property
     def env(self) -> dict[str, str]:
@@ -97,9 +101,15 @@ class ChaosCloud:
         return found
 
     def _region_alarms(self, region: str) -> list[dict[str, Any]]:
+        # Through this cloud's own clients (its endpoint, dummy credentials): globalctl's helpers
+        # read the process environment, which here names no endpoint.
         env = next(e for e in self.topology.regions if e.region == region)
-        api = regions.region_api(env)
-        return gates.describe_alarms(region, api.alarms) if api else []
+        stack = self.client("cloudformation", region).describe_stacks(StackName=env.stack_name)["Stacks"][0]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        names = [n for n in outputs.get("AlarmNames", "").split(",") if n]
+        cloudwatch = self.client("cloudwatch", region)
+        return [alarm for start in range(0, len(names), 100)  # DescribeAlarms takes 100 names a call
+                for alarm in cloudwatch.describe_alarms(AlarmNames=names[start:start + 100])["MetricAlarms"]]
 
     def alarm_fired_at(self, region: str, logical_name: str) -> float | None:
         """When the region's alarm (by its logical name) last went to ALARM, epoch seconds."""

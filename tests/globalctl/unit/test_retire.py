@@ -109,3 +109,47 @@ def test_an_interrupted_retirement_resumes_at_the_step_that_failed(tmp_path, ser
                                                  'parameter_overrides = "TableName=global-items"\n', ""))
     retire.refuse_while_retired(Context(config))
     assert retire.RetirementRecords(config).load("apse1") is None
+
+
+def test_undo_before_the_stack_is_deleted_routes_and_serves_the_region_again(tmp_path, serving, monkeypatch):
+    context = Context(samconfig(tmp_path))
+    records = retire.RetirementRecords(context.config_path)
+    records.save(retire.Retirement("apse1", "ap-southeast-1", ["drain", "unroute"], "failed"))
+    calls: list[tuple] = []
+    monkeypatch.setattr(retire, "_deploy_routing", lambda _context, leave_out: calls.append(("routing", leave_out)))
+    monkeypatch.setattr(routing, "set_weight", lambda _topology, env, weight: calls.append(("weight", env, weight)))
+    monkeypatch.setattr(routing, "wait_observed", lambda *_args, **_kwargs: calls.append(("observed",)) or 0.0)
+    retire.undo(context, "apse1", lambda _line: None)
+    assert calls == [("routing", frozenset()), ("weight", "apse1", 1), ("observed",)]
+    assert records.load("apse1").status == "undone"
+    retire.refuse_while_retired(context)  # an undone retirement no longer stops a rollout
+    with pytest.raises(UsageError, match="no retirement of apse1 to undo"):
+        retire.undo(context, "apse1", lambda _line: None)
+
+
+def test_undo_after_the_stack_is_deleted_clears_the_record_for_a_rollout_to_add_it_back(tmp_path, serving, monkeypatch):
+    context = Context(samconfig(tmp_path))
+    records = retire.RetirementRecords(context.config_path)
+    records.save(retire.Retirement("apse1", "ap-southeast-1", ["drain", "unroute", "settle stream",
+                                                               "keep dead letters", "delete stack"], "failed"))
+    monkeypatch.setattr(routing, "set_weight", lambda *_args: pytest.fail("no stack to route to"))
+    said: list[str] = []
+    retire.undo(context, "apse1", said.append)
+    assert "`globalctl rollout` adds the region again" in said[0] and records.load("apse1").status == "undone"
+
+
+def test_adding_a_region_to_a_strong_table_is_refused_before_anything_runs(tmp_path):
+    from globalctl.rollout.service import RolloutService
+
+    class Deployed:
+        def stack_exists(self, env: str) -> bool:
+            return env != "apse1"
+
+    service = RolloutService(Context(samconfig(tmp_path, "STRONG")), operations=Deployed())
+    with pytest.raises(GlobalctlError, match=r"adding apse1 is refused: the global table is STRONG \(MRSC\)"):
+        service.new_regions(service.stacks_exist())
+    folder = tmp_path / "eventual"
+    folder.mkdir()
+    eventual = RolloutService(Context(samconfig(folder)), operations=Deployed())
+    assert eventual.new_regions(eventual.stacks_exist()) == ["apse1"]
+    assert eventual.new_regions(dict.fromkeys(REGIONS, False)) == []  # a first deployment: nothing is "new"
