@@ -171,6 +171,9 @@ def undo(context: Context, env_name: str, say: Say) -> None:
     if retirement is None or retirement.status == "undone":
         raise UsageError(f"no retirement of {env_name} to undo")
     env = region_env(context.topology, env_name)
+    if "unprotect replica" in retirement.done and "remove replica" not in retirement.done:
+        say(f"{env.name}: its replica protected again")
+        _deploy_table(context, env, keep_replica=True, retiring="")
     if "delete stack" in retirement.done:
         say(f"{env.name}: its stack is deleted: the record is cleared; `globalctl rollout` adds the region again")
     else:
@@ -298,13 +301,15 @@ def _deploy_routing(context: Context, leave_out: frozenset[str]) -> None:
         raise GlobalctlError(f"the routing stack update ended {status}")
 
 
-def _deploy_table(context: Context, env: Environment, keep_replica: bool) -> str:
+def _deploy_table(context: Context, env: Environment, keep_replica: bool, retiring: str | None = None) -> str:
     table_env = context.topology.table
     if table_env is None:
         return "no table stack"
     params = context.stack_parameters(table_env.name)
     replicas = [r for r in params["ReplicaRegions"].split(",") if r and (keep_replica or r != env.region)]
-    params.update(ReplicaRegions=",".join(replicas), RetiringRegion=env.region if keep_replica else "")
+    if retiring is None:
+        retiring = env.region if keep_replica else ""
+    params.update(ReplicaRegions=",".join(replicas), RetiringRegion=retiring)
     try:
         stacks.sam_deploy(context.topology, table_env, params, _release_of(table_env))
     except stacks.DeployFailed as failed:
@@ -313,7 +318,7 @@ def _deploy_table(context: Context, env: Environment, keep_replica: bool) -> str
     if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
         raise GlobalctlError(f"the table stack update ended {status}{_failed_because(table_env)}")
     if keep_replica:
-        return f"deletion protection off for the {env.region} replica only"
+        return f"deletion protection {'off for the ' + env.region + ' replica only' if retiring else 'back on'}"
     _wait_replica_gone(table_env.region, params.get("TableName", "global-items"), env.region)
     return f"replicas now {', '.join(replicas)}"
 

@@ -153,3 +153,14 @@ def test_adding_a_region_to_a_strong_table_is_refused_before_anything_runs(tmp_p
     eventual = RolloutService(Context(samconfig(folder)), operations=Deployed())
     assert eventual.new_regions(eventual.stacks_exist()) == ["apse1"]
     assert eventual.new_regions(dict.fromkeys(REGIONS, False)) == []  # a first deployment: nothing is "new"
+
+
+def test_undo_after_the_replica_was_unprotected_protects_it_again(tmp_path, serving, monkeypatch):
+    context = Context(samconfig(tmp_path))
+    retire.RetirementRecords(context.config_path).save(retire.Retirement(
+        "apse1", "ap-southeast-1", [*retire.STEPS[:-1]], "failed"))
+    deployed: list[str] = []
+    monkeypatch.setattr(retire, "_deploy_table",
+                        lambda _context, env, keep_replica, retiring=None: deployed.append(f"{keep_replica} {retiring!r}"))
+    retire.undo(context, "apse1", lambda _line: None)
+    assert deployed == ["True ''"]  # the replica kept, and RetiringRegion empty: every replica protected
