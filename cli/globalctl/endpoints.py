@@ -58,13 +58,17 @@ class Endpoints:
         """(base URL, Host header or None) for a region's ApiEndpoint output."""
         if self.state is None:
             return api_endpoint.rstrip("/"), None
-        for attempt in range(2):
-            for info in self.state["regions"].values():
-                if info["region"] == region:
-                    return info["api_url"], urlparse(api_endpoint).hostname
-            if attempt == 0:  # a region added since this process started: its port is in the new state
-                self.refresh()
-        raise LookupError(f"the local cloud serves no region {region}")
+        url = self._api_url(region)
+        if url is None:  # a region added since this process started: its port is in the new state
+            self.refresh()
+            url = self._api_url(region)
+        if url is None:
+            raise LookupError(f"the local cloud serves no region {region}")
+        return url, urlparse(api_endpoint).hostname
+
+    def _api_url(self, region: str) -> str | None:
+        return next((info["api_url"] for info in (self.state or {}).get("regions", {}).values()
+                     if info["region"] == region), None)
 
     def refresh(self) -> None:
         self.state = local_cloud_state(self.config_path) or self.state

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from globalctl import aws, parameters, regions, routing, stacks
+from globalctl import aws, parameters, regions, routing, stacks, tables
 from globalctl.context import Context
 from globalctl.endpoints import Endpoints
 from globalctl.exceptions import GlobalctlError, UsageError
@@ -40,6 +40,7 @@ STEPS = ("drain", "unroute", "settle stream", "keep dead letters", "delete stack
          "remove replica")
 SETTLE_PERIODS = 2  # idle metric periods that mean the stream processor has nothing left
 SETTLE_TIMEOUT_SECONDS = 600.0
+REPLICA_GONE_TIMEOUT_SECONDS = 600.0
 Say = Callable[[str], None]
 
 
@@ -290,15 +291,22 @@ def _release_of(env: Environment) -> str:
     return aws.tags_of(stack).get("release", "unreleased") if stack else "unreleased"
 
 
+def _deploy(context: Context, env: Environment, params: dict[str, str]) -> None:
+    """sam deploy of a global stack with these parameters, under its current release tag; the
+    failed resource's reason in the error."""
+    try:
+        stacks.sam_deploy(context.topology, env, params, _release_of(env))
+    except stacks.DeployFailed as failed:
+        raise GlobalctlError(f"{failed}{_failed_because(env)}") from None
+    status = stacks.wait_settled(env.region, env.stack_name)
+    if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        raise GlobalctlError(f"the {env.kind} stack update ended {status}{_failed_because(env)}")
+
+
 def _deploy_routing(context: Context, leave_out: frozenset[str]) -> None:
     routing_env = context.topology.routing
-    if routing_env is None:
-        return
-    params = context.stack_parameters(routing_env.name, leave_out)
-    stacks.sam_deploy(context.topology, routing_env, params, _release_of(routing_env))
-    status = stacks.wait_settled(routing_env.region, routing_env.stack_name)
-    if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
-        raise GlobalctlError(f"the routing stack update ended {status}")
+    if routing_env is not None:
+        _deploy(context, routing_env, context.stack_parameters(routing_env.name, leave_out))
 
 
 def _deploy_table(context: Context, env: Environment, keep_replica: bool, retiring: str | None = None) -> str:
@@ -310,31 +318,13 @@ def _deploy_table(context: Context, env: Environment, keep_replica: bool, retiri
     if retiring is None:
         retiring = env.region if keep_replica else ""
     params.update(ReplicaRegions=",".join(replicas), RetiringRegion=retiring)
-    try:
-        stacks.sam_deploy(context.topology, table_env, params, _release_of(table_env))
-    except stacks.DeployFailed as failed:
-        raise GlobalctlError(f"{failed}{_failed_because(table_env)}") from None
-    status = stacks.wait_settled(table_env.region, table_env.stack_name)
-    if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
-        raise GlobalctlError(f"the table stack update ended {status}{_failed_because(table_env)}")
+    _deploy(context, table_env, params)
     if keep_replica:
         return f"deletion protection {'off for the ' + env.region + ' replica only' if retiring else 'back on'}"
-    _wait_replica_gone(table_env.region, params.get("TableName", "global-items"), env.region)
+    tables.wait_replica_gone(table_env.region, params.get("TableName", "global-items"), env.region,
+                             timeout=REPLICA_GONE_TIMEOUT_SECONDS)
     return f"replicas now {', '.join(replicas)}"
 
 
 def _failed_because(env: Environment) -> str:
-    events = aws.client("cloudformation", env.region).describe_stack_events(StackName=env.stack_name)["StackEvents"]
-    reasons = [e.get("ResourceStatusReason") for e in events if str(e.get("ResourceStatus", "")).endswith("FAILED")]
-    return f" ({' '.join(str(reasons[0]).split())[:300]})" if reasons and reasons[0] else ""
-
-
-def _wait_replica_gone(home: str, table_name: str, region: str, timeout: float = 600.0) -> None:
-    deadline = time.monotonic() + timeout
-    dynamodb = aws.client("dynamodb", home)
-    while time.monotonic() < deadline:
-        described = dynamodb.describe_table(TableName=table_name)["Table"]
-        if region not in {r["RegionName"] for r in described.get("Replicas", [])}:
-            return
-        time.sleep(2)
-    raise GlobalctlError(f"the {region} replica of {table_name} is still there after {timeout:.0f} s")
+    return stacks.failure_reason(aws.client("cloudformation", env.region), env.stack_name, failing="FAILED")

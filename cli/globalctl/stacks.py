@@ -213,17 +213,19 @@ def delete(env: Environment) -> float | None:
     status = wait_settled(env.region, env.stack_name)
     if status == "DELETE_FAILED":
         raise GlobalctlError(f"{env.name}: stack {env.stack_name} in {env.region} is DELETE_FAILED"
-                             f"{_failure_reason(cloudformation, stack['StackId'])}; fix it and run destroy again")
+                             f"{failure_reason(cloudformation, stack['StackId'])}; fix it and run destroy again")
     if status != "DELETE_COMPLETE":
         raise GlobalctlError(f"{env.name}: stack {env.stack_name} in {env.region} ended {status}, not deleted")
     return time.monotonic() - started
 
 
-def _failure_reason(cloudformation: Any, stack_id: str) -> str:
+def failure_reason(cloudformation: Any, stack: str, failing: str = "DELETE_FAILED") -> str:
+    """` (why)`: the latest reason among the stack's events whose status ends with `failing`
+    (DELETE_FAILED; FAILED for any), or "" when there is none."""
     try:
-        events = cloudformation.describe_stack_events(StackName=stack_id)["StackEvents"]
+        events = cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
     except Exception:  # noqa: BLE001 - the reason is a courtesy; the status is the error
         return ""
-    reasons = [e.get("ResourceStatusReason", "") for e in events if e.get("ResourceStatus") == "DELETE_FAILED"]
+    reasons = [e.get("ResourceStatusReason", "") for e in events if str(e.get("ResourceStatus", "")).endswith(failing)]
     reason = next((r for r in reasons if r), "")
     return f" ({' '.join(reason.split())[:300]})" if reason else ""

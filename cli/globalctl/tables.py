@@ -99,6 +99,15 @@ def _wait_table_gone(region: str, name: str) -> None:
         time.sleep(POLL_SECONDS)
 
 
+def wait_replica_gone(home: str, name: str, region: str, timeout: float = TABLE_TIMEOUT_SECONDS) -> None:
+    """Until the table in its home region no longer lists a replica in `region`."""
+    deadline = time.monotonic() + timeout
+    while region in {r["RegionName"] for r in (describe(home, name) or {}).get("Replicas", [])}:
+        if time.monotonic() > deadline:
+            raise GlobalctlError(f"the {region} replica of {name} is still there after {timeout:.0f} s")
+        time.sleep(POLL_SECONDS)
+
+
 def _wait_replicas_gone(state: TableState) -> None:
     deadline = time.monotonic() + TABLE_TIMEOUT_SECONDS
     while (describe(state.home, state.name) or {}).get("Replicas"):

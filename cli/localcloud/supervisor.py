@@ -105,9 +105,8 @@ class LocalCloud:
         """Serve one more region env without a restart (a region added to a running deployment):
         its API server on the next port of the layout, its stream pollers, health checks, faults and
         alarms, and the state file rewritten. Adding an env already served is a no-op."""
-        from .apigatewayv2.wiring import start_servers
+        from .apigatewayv2.wiring import FunctionInvoker, start_servers
         from .cloudwatch import metrics
-        from .apigatewayv2.wiring import FunctionInvoker
 
         with self._regions_lock:
             if self.regions.get(env) == region:

@@ -190,7 +190,7 @@ class Executor:
             if not self.resumed:
                 self.records.forget_code(self.plan.release)
             self.operations.build(self.plan.release, fresh=not self.resumed)
-            if any(t.new for t in self.plan.region_targets) and "backfill_marker" not in self.state:
+            if self.plan.new_envs and "backfill_marker" not in self.state:
                 self._write_backfill_marker()
         except (GlobalctlError, GateFailed) as error:  # nothing was touched yet
             self.report("build", "failed", str(error))
@@ -198,8 +198,8 @@ class Executor:
         return True
 
     def _write_backfill_marker(self) -> None:
-        new = {t.env for t in self.plan.region_targets if t.new}
-        source = next((api for env in self.regions if env not in new and (api := self.operations.api(env))), None)
+        source = next((api for env in self.regions if env not in self.plan.new_envs
+                       and (api := self.operations.api(env))), None)
         if source is None:  # a first deployment: no region exists to write it through
             return
         item_id = f"globalctl-backfill-{self.plan.release}"
@@ -256,8 +256,7 @@ class Executor:
         elif phase == Phase.DRAIN:
             self._drain(target)
         elif phase == Phase.DEPLOY:
-            unrouted = frozenset(t.env for t in self.plan.region_targets
-                                 if t.new and self.results[t.env].status != "deployed")
+            unrouted = frozenset(env for env in self.plan.new_envs if self.results[env].status != "deployed")
             parameters = dict(ops.parameters(env, unrouted) if target.kind == "routing" else ops.parameters(env))
             if target.kind == "region":
                 parameters["Release"] = self.plan.release
@@ -310,10 +309,9 @@ class Executor:
         ops.gate_health(api, self.plan.release, self.gate_timeout)
         self._gate_code(target)
         item_id = ops.gate_smoke(api, self.plan.release)
-        new = {t.env for t in self.plan.region_targets if t.new}
         others = [a for env in self.regions if env != target.env and (a := ops.api(env)) is not None]
         # A new region's partner is a region that served before it, whose data it must have copied.
-        other = next((a for a in others if a.env not in new), others[0] if others else None)
+        other = next((a for a in others if a.env not in self.plan.new_envs), others[0] if others else None)
         if other is not None:
             lag = ops.gate_replication(api, other, item_id, self.plan.release)
             self._set(target, replication_lag_ms=round(lag, 1))

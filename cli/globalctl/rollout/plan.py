@@ -131,6 +131,11 @@ class Plan:
         return tuple(target for target in self.targets if target.kind == "region")
 
     @property
+    def new_envs(self) -> frozenset[str]:
+        """The region envs this plan adds to a running deployment."""
+        return frozenset(target.env for target in self.region_targets if target.new)
+
+    @property
     def canary(self) -> Target | None:
         return next((target for target in self.targets if target.canary), None)
 

@@ -10,30 +10,14 @@ import pytest
 from globalctl import retire, routing
 from globalctl.context import Context
 from globalctl.exceptions import GlobalctlError, UsageError
+from tests.support.samconfigs import samconfig_text
 
 REGIONS = {"euw1": "eu-west-1", "use1": "us-east-1", "apse1": "ap-southeast-1"}
 
 
 def samconfig(tmp_path: Path, mode: str = "EVENTUAL") -> Path:
-    text = "version = 0.1\n" + f'''
-[table.deploy.parameters]
-stack_name = "app-table"
-region = "eu-west-1"
-template_file = "global/table.yaml"
-parameter_overrides = "TableName=global-items ConsistencyMode={mode}"
-''' + "".join(f'''
-[{env}.deploy.parameters]
-stack_name = "app"
-region = "{region}"
-parameter_overrides = "TableName=global-items"
-''' for env, region in REGIONS.items()) + '''
-[routing.deploy.parameters]
-stack_name = "app-routing"
-region = "us-east-1"
-template_file = "global/routing.yaml"
-'''
     path = tmp_path / "samconfig.toml"
-    path.write_text(text)
+    path.write_text(samconfig_text(REGIONS, table_overrides=f"TableName=global-items ConsistencyMode={mode}"))
     return path
 
 

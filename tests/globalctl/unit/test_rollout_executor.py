@@ -26,25 +26,10 @@ from globalctl.rollout.plan import Plan, plan_rollout
 from globalctl.rollout.records import Records
 from globalctl.rollout.service import RolloutService
 from globalctl.stacks import DeployFailed, Snapshot
+from tests.support.samconfigs import samconfig_text
 
 REGIONS = {"euw1": "eu-west-1", "use1": "us-east-1", "apse1": "ap-southeast-1", "euc1": "eu-central-1"}
-SAMCONFIG = "version = 0.1\n" + '''
-[table.deploy.parameters]
-stack_name = "app-table"
-region = "eu-west-1"
-template_file = "global/table.yaml"
-parameter_overrides = "TableName=global-items"
-''' + "".join(f'''
-[{env}.deploy.parameters]
-stack_name = "app"
-region = "{region}"
-parameter_overrides = "TableName=global-items Release=unreleased"
-''' for env, region in REGIONS.items()) + '''
-[routing.deploy.parameters]
-stack_name = "app-routing"
-region = "us-east-1"
-template_file = "global/routing.yaml"
-'''
+SAMCONFIG = samconfig_text(REGIONS, region_overrides="TableName=global-items Release=unreleased")
 ALL = ("table", *REGIONS, "routing")
 
 
