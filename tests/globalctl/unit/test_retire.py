@@ -148,3 +148,29 @@ def test_undo_after_the_replica_was_unprotected_protects_it_again(tmp_path, serv
                         lambda _context, env, keep_replica, retiring=None: deployed.append(f"{keep_replica} {retiring!r}"))
     retire.undo(context, "apse1", lambda _line: None)
     assert deployed == ["True ''"]  # the replica kept, and RetiringRegion empty: every replica protected
+
+
+def test_a_stream_processor_still_busy_stops_the_retirement_before_the_stack_goes(tmp_path, monkeypatch):
+    from globalctl import aws
+    from globalctl.topology import load
+
+    class Busy:
+        def get_metric_statistics(self, **_query):
+            return {"Datapoints": [{"SampleCount": 4.0}]}  # batches keep coming
+
+    monkeypatch.setattr(aws, "describe_stack", lambda *_args: {"Outputs": [
+        {"OutputKey": "StreamProcessorFunctionName", "OutputValue": "app-stream"}]})
+    monkeypatch.setattr(aws, "client", lambda *_args, **_kwargs: Busy())
+    monkeypatch.setattr(retire.time, "sleep", lambda _seconds: None)
+    monkeypatch.setattr(retire, "SETTLE_TIMEOUT_SECONDS", 0.0)
+    config = samconfig(tmp_path)
+    with pytest.raises(GlobalctlError, match="app-stream still processes records"):
+        retire._settle_stream(Context(config), load(config).env("apse1"), retire.Retirement("apse1", "ap-southeast-1"))
+
+    class Idle:
+        def get_metric_statistics(self, **_query):
+            return {"Datapoints": []}
+
+    monkeypatch.setattr(aws, "client", lambda *_args, **_kwargs: Idle())
+    assert "nothing left unannounced" in retire._settle_stream(
+        Context(config), load(config).env("apse1"), retire.Retirement("apse1", "ap-southeast-1"))

@@ -475,3 +475,20 @@ def test_a_new_region_failing_with_no_tolerance_rolls_the_release_back_and_no_ro
     assert outcome.status == "rolled back"
     assert "routing" not in cloud.done("deploy")
     assert cloud.done("restore") == ["euc1", "apse1", "use1", "euw1"]
+
+
+def test_a_new_region_whose_replica_lacks_the_item_written_before_it_fails_the_backfill_gate(config):
+    class NoBackfill(FakeCloud):
+        def gate_replication(self, api: RegionApi, other: RegionApi, item_id: str, release: str) -> float:
+            if item_id.startswith("globalctl-backfill-") and other.env == "euc1":
+                raise GateFailed("replication", "not readable in euc1 (eu-central-1) yet after 10 s")
+            return super().gate_replication(api, other, item_id, release)
+
+    cloud = NoBackfill()
+    cloud.new = {"euc1"}
+    outcome, lines, _ = run(config, cloud, new_regions=["euc1"])
+    assert outcome.status == "rolled back"
+    assert state(config)["results"]["euc1"]["reason"].startswith(
+        "gate: backfill gate: globalctl-backfill-v2, written in euw1 before the replica existed: not readable")
+    assert "routing" not in cloud.done("deploy") and cloud.done("restore")[0] == "euc1"
+    assert not cloud.items  # the backfill item is removed even so
