@@ -18,13 +18,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from common.items import ID_RULE, dumps, public_item
 from common.observability import logger, metrics, tracer
 
-from . import codec, health, openapi, store
+from . import codec, health, openapi, site, store
 from .errors import ApiError, bad_request, is_unavailable, unavailable
 from .models import ITEM_VERSION_HEADERS, ErrorBody, GatewayError, HealthBody, ItemBody, ItemPage, responses
 
 JSON = "application/json"
 KNOWN_ROUTES = frozenset(
     {
+        "GET /",
+        "GET /site/{asset}",
         "GET /health",
         "GET /openapi.json",
         "GET /items",
@@ -83,6 +85,29 @@ def get_health():
     if reason is not None:
         body["reason"] = reason
     return json_response(200 if reason is None else 503, body, {"Cache-Control": "no-store"})
+
+
+# The site's responses are never cached: each load of the page must show the region that served it.
+SITE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+@app.get("/", include_in_schema=False)
+def get_site():
+    body = site.page(store.region(), release())
+    headers = {**SITE_HEADERS, "Content-Security-Policy": site.content_security_policy(site.directory())}
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=body, headers=headers)
+
+
+@app.get("/site/<asset>", include_in_schema=False)
+def get_site_asset(asset: str):
+    if asset == "config.json":
+        return Response(status_code=200, content_type=JSON, body=site.config(store.region(), release()),
+                        headers=SITE_HEADERS)
+    found = site.asset(asset)
+    if found is None:
+        raise ApiError(404, "not_found", "no such site asset")
+    body, content_type = found
+    return Response(status_code=200, content_type=content_type, body=body, headers=SITE_HEADERS)
 
 
 _openapi_cache: dict[str, str] = {}

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.support import ROOT
+from tests.templates.cfn_eval import Renderer
 from tests.templates.sam_transform import expand
 
 TABLE_ARN = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${TableName}"
@@ -97,7 +98,7 @@ def test_change_topic_is_fifo_and_encrypted(stream):
 
 def test_http_api_routes_every_endpoint_and_a_catch_all(api):
     body = api["HttpApi"]["Properties"]["Body"]["paths"]
-    assert set(body) == {"/health", "/openapi.json", "/items", "/items/{id}", "$default"}
+    assert set(body) == {"/", "/site/{asset}", "/health", "/openapi.json", "/items", "/items/{id}", "$default"}
     assert set(body["/items/{id}"]) == {"get", "put", "delete"}
     for methods in body.values():
         for route in methods.values():
@@ -187,3 +188,41 @@ def test_each_function_is_granted_exactly_what_its_code_calls(package, role, tem
     extra = {a for a in granted - called if not a.startswith(("dynamodb:DescribeStream", "dynamodb:GetRecords",
              "dynamodb:GetShardIterator", "dynamodb:ListStreams", "kms:", "sqs:"))}
     assert extra == set()
+
+
+API_PARAMETERS = {"TableName": "global-items", "Release": "v1", "PowertoolsLayerArn": "arn:layer", "ThrottleBurstLimit": "1",
+                  "ThrottleRateLimit": "1", "LogRetentionDays": "1", "DomainName": "", "CertificateArn": "",
+                  "LatencyP99ThresholdMs": "1", "ErrorRateThresholdPercent": "1",
+                  "SiteOrigins": "", "SiteDirectoryParameter": "/global-backend/global-backend/site-directory"}
+
+
+def _cors(**parameters: str):
+    template = expand(ROOT / "regional" / "api.yaml")
+    body = Renderer(template, {**API_PARAMETERS, **parameters}).eval(template["Resources"]["HttpApi"])["Properties"]["Body"]
+    return body.get("x-amazon-apigateway-cors")
+
+
+@pytest.mark.parametrize(("parameters", "origins"), [
+    ({"SiteOrigins": "http://127.0.0.1:4611,http://localhost:4611"}, ["http://127.0.0.1:4611", "http://localhost:4611"]),
+    ({"DomainName": "api.example.com", "CertificateArn": "arn:cert"}, ["https://api.example.com"]),
+    ({"SiteOrigins": "https://site.example.org", "DomainName": "api.example.com"}, ["https://site.example.org"]),
+])
+def test_cors_lets_only_the_sites_origins_read_and_only_with_get(parameters, origins):
+    cors = _cors(**parameters)
+    assert cors["allowOrigins"] == origins
+    assert cors["allowMethods"] == ["GET"]  # writes go to the page's own origin, never across
+    assert "allowCredentials" not in cors and "allowHeaders" not in cors
+    assert {"x-served-by-region", "x-item-version"} <= set(cors["exposeHeaders"])
+
+
+def test_no_site_origin_and_no_domain_means_no_cors_at_all():
+    assert _cors() is None
+
+
+def test_the_api_function_reads_only_its_regions_site_directory(api):
+    function = api["ApiFunction"]["Properties"]
+    assert function["Environment"]["Variables"]["SITE_DIRECTORY_PARAMETER"] == {"Ref": "SiteDirectoryParameter"}
+    statements = _statements(api["ApiFunctionRole"])
+    site = next(s for s in statements if s.get("Sid") == "ReadTheSiteDirectory")
+    assert site["Action"] == "ssm:GetParameter"
+    assert site["Resource"]["Fn::Sub"].endswith(":parameter${SiteDirectoryParameter}")

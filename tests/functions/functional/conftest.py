@@ -183,7 +183,8 @@ def api(cloud: Cloud, context: LambdaContext):
         response = handler(event, context)
         headers = {name.lower(): value for name, value in response.get("headers", {}).items()}
         raw = response.get("body") or ""
-        return Reply(response["statusCode"], headers, raw, json.loads(raw) if raw else None)
+        is_json = headers.get("content-type", "application/json").startswith("application/json")
+        return Reply(response["statusCode"], headers, raw, json.loads(raw) if raw and is_json else None)
 
     return call
 

@@ -259,7 +259,7 @@ def test_longest_valid_id(api, cloud):
 
 
 def test_unknown_route_and_405(api):
-    for method, path in [("GET", "/nope"), ("GET", "/items/a/b"), ("POST", "/"), ("GET", "/items/")]:
+    for method, path in [("GET", "/nope"), ("GET", "/items/a/b"), ("GET", "/site/a/b"), ("GET", "/items/")]:
         reply = api(http_event(method, path))
         assert (reply.status, reply.json["error"]) == (404, "not_found")
     for method, path, allow in [
@@ -267,6 +267,8 @@ def test_unknown_route_and_405(api):
         ("PATCH", "/items/a1", "DELETE, GET, PUT"),
         ("POST", "/health", "GET"),
         ("DELETE", "/openapi.json", "GET"),
+        ("POST", "/", "GET"),  # the demo site's page
+        ("PUT", "/site/site.js", "GET"),
     ]:
         reply = api(http_event(method, path))
         assert (reply.status, reply.json["error"]) == (405, "method_not_allowed")

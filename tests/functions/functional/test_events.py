@@ -36,6 +36,9 @@ API_CASES = {
     "list_items_bad_limit": (400, "bad_limit", False),
     "unknown_route": (404, "not_found", False),
     "wrong_method": (405, "method_not_allowed", True),
+    "site_page": (200, None, False),
+    "site_config": (200, None, False),
+    "site_asset_missing": (404, "not_found", False),
 }
 
 API_FILES = sorted(path.stem for path in (EVENTS / "api").glob("*.json"))
@@ -58,6 +61,9 @@ def test_api_event(case, api, cloud):
     assert reply.headers["x-request-id"] == event["requestContext"]["requestId"]
     if status == 204:
         assert reply.raw_body == ""
+    elif case == "site_page":
+        assert reply.headers["content-type"] == "text/html; charset=utf-8"
+        assert '<strong id="served-region">eu-west-1</strong>' in reply.raw_body
     else:
         assert reply.headers["content-type"] == "application/json"
     if code is not None:
