@@ -49,4 +49,7 @@ class Context:
             deployed = aws.stack_parameters(env.stack_name, env.region)
             return parameters.routing_parameters(self.topology, outputs, parameters.weights_from_deployed(deployed),
                                                  leave_out=leave_out)
-        return dict(env.parameters)
+        from globalctl import site
+        from globalctl.endpoints import Endpoints
+
+        return {**env.parameters, **site.region_parameters(env, Endpoints(self.config_path))}

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from globalctl import aws, stacks, tables
+from globalctl import aws, site, stacks, tables
 from globalctl.exceptions import GlobalctlError
 from globalctl.tables import TableState
 from globalctl.topology import Environment, Topology
@@ -109,6 +109,8 @@ def execute(plan: DestroyPlan, say: Say) -> None:
         _unprotect(plan, say)
     for env in plan.stacks:
         seconds = stacks.delete(env)
+        if env.kind == "region":
+            site.forget(env)  # written by globalctl, not by the stack: deleted with it here
         _line(say, env, "not deployed, skipped" if seconds is None else f"deleted in {seconds:.1f} s")
     if plan.table is not None:
         started = time.monotonic()

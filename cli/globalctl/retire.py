@@ -265,7 +265,10 @@ def _keep_dead_letters(context: Context, env: Environment, retirement: Retiremen
 
 
 def _delete_stack(context: Context, env: Environment, _retirement: Retirement) -> str:
+    from globalctl import site
+
     seconds = stacks.delete(env)
+    site.forget(env)
     return "not deployed" if seconds is None else f"deleted in {seconds:.0f} s"
 
 
@@ -304,9 +307,15 @@ def _deploy(context: Context, env: Environment, params: dict[str, str]) -> None:
 
 
 def _deploy_routing(context: Context, leave_out: frozenset[str]) -> None:
+    """The routing without (or, undone, with) the region, and the demo site's region directory after it."""
+    from globalctl import site
+    from globalctl.endpoints import Endpoints
+
     routing_env = context.topology.routing
     if routing_env is not None:
         _deploy(context, routing_env, context.stack_parameters(routing_env.name, leave_out))
+    routed = [env.name for env in context.topology.regions if env.name not in leave_out]
+    site.publish(context.topology, Endpoints(context.config_path), routed)
 
 
 def _deploy_table(context: Context, env: Environment, keep_replica: bool, retiring: str | None = None) -> str:

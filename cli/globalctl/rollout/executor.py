@@ -104,6 +104,10 @@ class Operations(Protocol):
     def bake_minimum(self, api: RegionApi) -> AlarmBound | None:
         """The largest bound of the region's deployed alarms (globalctl.bake); None without alarms."""
 
+    def publish_site(self, routed: list[str]) -> list[str]:
+        """Write the demo site's region directory (the routed region envs) in those regions."""
+        ...
+
     def gate_table(self, env: str) -> None:
         """The table stack's gate: the table and every replica ACTIVE."""
 
@@ -264,6 +268,8 @@ class Executor:
             status = ops.wait_settled(env)
             if status not in COMPLETE:
                 raise DeployFailed(f"stack {target.stack_name} ended {status}")
+            if target.kind == "routing":
+                self._publish_site(target, unrouted)
         elif phase == Phase.GATE:
             self._gate(target)
         elif phase == Phase.RESTORE:
@@ -273,6 +279,17 @@ class Executor:
                 self._set(target, drained=False)
         elif phase == Phase.BAKE:
             self._bake(target)
+
+    def _publish_site(self, target: Target, unrouted: frozenset[str]) -> None:
+        """The demo site's region directory follows the routing. Only the site reads it, so a
+        failed write is reported, not a reason to undo a routing that works."""
+        routed = [env for env in self.regions if env not in unrouted]
+        try:
+            written = self.operations.publish_site(routed)
+        except Exception as error:  # noqa: BLE001 - reported; the routing itself is deployed
+            self.report(target.env, "site", f"region directory not written: {error}")
+            return
+        self.report(target.env, "site", f"region directory written in {', '.join(written) or 'no region'}")
 
     def _drain(self, target: Target) -> None:
         try:

@@ -3,7 +3,7 @@ each one a call into the engines, stacks, routing, regions and gates, for a samc
 
 from __future__ import annotations
 
-from globalctl import aws, bake_traffic, build, gates, regions, routing, stacks
+from globalctl import aws, bake_traffic, build, gates, regions, routing, site, stacks
 from globalctl.bake import AlarmBound, minimum
 from globalctl.context import Context
 from globalctl.endpoints import Endpoints
@@ -52,6 +52,9 @@ class AwsOperations:
     def wait_settled(self, env: str) -> str:
         found = self.topology.env(env)
         return stacks.wait_settled(found.region, found.stack_name)
+
+    def publish_site(self, routed: list[str]) -> list[str]:
+        return site.publish(self.topology, self.endpoints, routed)
 
     def serving(self) -> dict[str, bool]:
         return routing.serving(self.topology)

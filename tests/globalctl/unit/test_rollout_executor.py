@@ -48,6 +48,7 @@ class FakeCloud:
         self.alarm_bound: AlarmBound | None = AlarmBound("app-5xx", 3, 2, 1, 1)
         self.left_out: dict[str, set[str]] = {}
         self.new: set[str] = set()  # region envs being added: no stack, not routed
+        self.site_directory: list[str] | None = None
         self.items: set[str] = set()
         self.read: list[tuple[str, str]] = []  # (item, region env it was read in) by the replication gate
         self._lock = threading.Lock()
@@ -152,6 +153,11 @@ class FakeCloud:
     def gate_table(self, env: str) -> None:
         self._act("table gate", env)
 
+    def publish_site(self, routed: list[str]) -> list[str]:
+        self._act("site", "routing")
+        self.site_directory = list(routed)
+        return list(routed)
+
     def restore(self, snapshot: Snapshot) -> None:
         self._act("restore", snapshot.env)
 
@@ -198,8 +204,9 @@ def test_a_whole_plan_deploys_every_target_in_wave_order_through_every_phase(con
                 ("snapshot", "table")]
     for env in REGIONS:
         expected += [(step, env) for step in REGION_STEPS]
-    expected += [(step, "routing") for step in STACK_STEPS]
+    expected += [("snapshot", "routing"), ("deploy", "routing"), ("site", "routing"), ("snapshot", "routing")]
     assert cloud.actions == expected
+    assert cloud.site_directory == list(REGIONS)  # written once the routing is deployed
     # Regions carry the release; the global stacks take their parameters as they are.
     assert {env: p.get("Release") for env, p in cloud.deployed.items()} == {
         "table": None, **dict.fromkeys(REGIONS, "v2"), "routing": None}
@@ -463,8 +470,18 @@ def test_a_new_region_failing_its_gates_is_deleted_and_never_routed_the_others_u
     assert cloud.done("restore") == ["euc1"]  # its record is "no stack": restoring it deletes the stack
     assert "drain" not in cloud.of("euc1")
     assert cloud.left_out["routing"] == {"euc1"}  # the routing never includes it
+    assert "euc1" not in cloud.site_directory  # nor the demo site's region directory
     assert statuses(config)["euc1"] == "rolled back"
     assert all(statuses(config)[env] == "deployed" for env in ("euw1", "use1", "apse1"))
+
+
+def test_a_region_directory_that_cannot_be_written_is_reported_and_the_rollout_completes(config):
+    cloud = FakeCloud()
+    cloud.fail[("site", "routing")] = RuntimeError("AccessDenied: ssm:PutParameter")
+    outcome, lines, _ = run(config, cloud)
+    assert outcome.status == "complete"
+    assert "routing site region directory not written: AccessDenied: ssm:PutParameter" in lines
+    assert cloud.weights == dict.fromkeys(REGIONS, 1)  # the routing it followed is left as deployed
 
 
 def test_a_new_region_failing_with_no_tolerance_rolls_the_release_back_and_no_routing_runs(config):
