@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint validate demo down bench chaos clean
+.PHONY: venv test lint validate demo down bench chaos screenshots clean
 
 venv: $(STAMP)
 
@@ -39,6 +39,10 @@ bench: venv
 # cloud; prints the summary, saves chaos/results/summary.json, fails if any check fails.
 chaos: venv
 	$(BIN)/python -m chaos
+
+# The README's screenshots (docs/images/*.png), taken by the browser tests in headless Chromium.
+screenshots: venv
+	SCREENSHOTS=docs/images $(BIN)/python -m pytest -q tests/e2e/test_browser.py
 
 # Stop the local cloud `make demo` (or `globalctl local up`) left running.
 down: venv
