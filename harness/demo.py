@@ -194,7 +194,7 @@ def main() -> int:
         lifecycle.down(state_dir)
     try:
         state = localcloud.start(CONFIG, alarm_period_scale=ALARM_PERIOD_SCALE)
-        say(f"local cloud up: AWS endpoint {state['endpoint']}")
+        say(f"local cloud up: AWS endpoint {state['endpoint']}; console {state.get('console_url')}")
         say("deploying with globalctl rollout (each step a real sam deploy --config-env <env>):")
         deploy_everything(state)
         say("smoke check:")
@@ -210,6 +210,7 @@ def main() -> int:
     for env, info in state["regions"].items():
         say(f"  {env:<12} : {info['api_url']}  ({info['region']})")
     say(f"  AWS endpoint : {state['endpoint']}   (eval \"$(.venv/bin/globalctl local env)\" for sam and boto3)")
+    say(f"  console      : {state.get('console_url')}   (regions, faults, routing, alarms, releases)")
     say("stop it with: make down")
     return 0
 

@@ -17,6 +17,7 @@ At the top, the process and the seams every service shares:
     supervisor.py   the one background process; lifecycle.py starts, finds and stops it
     aws_endpoint.py moto's server app plus the /_localcloud/ routes; control_api.py the
                     supervisor's control calls (status, fault, heal, resolve)
+    console/        the web console on the endpoint (/_localcloud/console/): state, faults, routing
     patches.py      installs every service's patch, once
     hooks.py        the callbacks from moto's request threads to the data planes
     invocation.py   one Lambda invocation's outcome, for every caller of a function

@@ -1,8 +1,9 @@
 """The local cloud's one background process: the AWS endpoint (moto, patched), each region's API
 server, the Lambda workers, the stream pollers, replication, Route 53 health checkers and the
-global entry. lifecycle.up starts it (for `globalctl local up`, the tests, chaos and the
-benchmarks); it writes its state file once everything listens and stops everything it started on
-SIGTERM. It is given its regions: it reads no samconfig.
+global entry, and the console (on the endpoint, at /_localcloud/console/). lifecycle.up starts it
+(for `globalctl local up`, the tests, chaos and the benchmarks); it writes its state file once
+everything listens and stops everything it started on SIGTERM. It is given its regions: it reads
+no samconfig.
 
     python -m localcloud.supervisor --state-dir <dir> --base-port 4610 \
         --region euw1=eu-west-1 --region use1=us-east-1 --home-region eu-west-1
@@ -29,8 +30,12 @@ log = logging.getLogger("localcloud")
 
 class LocalCloud:
     def __init__(self, state_dir: Path, regions: dict[str, str], home_region: str, base_port: int,
-                 health_interval_scale: float = 1.0, alarm_period_scale: float = 1.0):
+                 health_interval_scale: float = 1.0, alarm_period_scale: float = 1.0,
+                 records_dir: Path | None = None):
         self.state_dir = state_dir
+        # Where globalctl keeps history.json and drills/ (the console shows them): beside the state
+        # dir, as globalctl keeps its state in .globalctl/local and its records in .globalctl/.
+        self.records_dir = records_dir if records_dir is not None else state_dir.parent
         self.health_interval_scale = health_interval_scale
         self.alarm_period_scale = alarm_period_scale
         self.regions = regions
@@ -49,6 +54,7 @@ class LocalCloud:
         from .cloudwatch import metrics
         from .cloudwatch.evaluation import AlarmEvaluator
         from .logs.delivery import LogDelivery
+        from .console import register_console
         from .control_api import register_control
         from .dynamodb import patch as dynamodb_patch
         from .faults import FaultBoard
@@ -97,6 +103,7 @@ class LocalCloud:
         self.alarms.start()
 
         register_control(self)
+        register_console(self, self.records_dir, ACCOUNT_ID)
         self.endpoint.start()
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         return self.describe()
@@ -131,6 +138,12 @@ class LocalCloud:
             log.info("now serving %s (%s) on port %d", env, region, server.port)
             return state
 
+    @property
+    def console_url(self) -> str:
+        from .console import CONSOLE_PATH
+
+        return self.endpoint.url + CONSOLE_PATH
+
     def describe(self) -> dict[str, Any]:
         return {
             "pid": os.getpid(),
@@ -138,6 +151,7 @@ class LocalCloud:
             "started_at": self.started_at,
             "endpoint": self.endpoint.url,
             "global_url": self.entry.url,
+            "console_url": self.console_url,
             "home_region": self.home_region,
             "account_id": ACCOUNT_ID,
             "health_interval_scale": self.health_interval_scale,
@@ -200,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--health-interval-scale", type=float, default=1.0)
     # Alarm periods last this times their deployed Period (60 s x 0.05 = 3 s): alarms fire in seconds.
     parser.add_argument("--alarm-period-scale", type=float, default=1.0)
+    parser.add_argument("--records-dir", type=Path, default=None,
+                        help="where globalctl writes history.json and drills/ (default: the state dir's parent)")
     args = parser.parse_args(argv)
     args.state_dir = args.state_dir.resolve()  # workers run with their code dir as cwd
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -209,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     regions = dict(args.regions)
     home = args.home_region or next(iter(regions.values()))
     cloud = LocalCloud(args.state_dir, regions, home, args.base_port, args.health_interval_scale,
-                       args.alarm_period_scale)
+                       args.alarm_period_scale, args.records_dir.resolve() if args.records_dir else None)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

@@ -133,3 +133,48 @@ def test_item_data_is_shown_as_text_and_never_runs(app, tab):
     assert page.evaluate("window.__pwned") is None
     assert page.locator("#item-list img, #item-list script, #item-list svg").count() == 0
     assert not dialogs and not tab.errors
+
+
+def open_console(tab: Tab, app) -> Any:
+    page = tab.open(app.state["console_url"])
+    expect(page.locator("#connection")).to_have_attribute("data-state", "ok", timeout=15000)
+    return page
+
+
+def test_the_consoles_outage_button_fails_the_open_page_over_to_another_region(app, tab):
+    site = open_site(tab, app)
+    serving = site.locator("#served-region").inner_text()
+    env = next(name for name, info in app.state["regions"].items() if info["region"] == serving)
+    console = open_console(tab, app)
+    expect(console.locator(f'#regions tr[data-region="{env}"]')).to_have_attribute("data-serves", "serving")
+    tab.screenshot(console, "console")
+    try:
+        console.click(f'button[data-fault-button="outage"][data-env="{env}"]')
+        expect(console.locator(f'#regions tr[data-region="{env}"]')).to_have_attribute("data-fault", "outage")
+        expect(console.locator(f'#regions tr[data-region="{env}"]')).to_have_attribute(
+            "data-route53", "unhealthy", timeout=20000)
+        # The page, still open, refreshes through the global entry: another region answers it now.
+        expect(site.locator("#current-region")).not_to_have_text(serving, timeout=30000)
+        assert site.locator("#current-region").inner_text() in REGIONS
+        expect(site.locator(f'#health tr[data-region="{serving}"]')).not_to_have_attribute(
+            "data-state", "healthy", timeout=15000)
+        tab.screenshot(site, "site-failover")
+        console.click(f'button[data-fault-button="heal"][data-env="{env}"]')
+        expect(console.locator(f'#regions tr[data-region="{env}"]')).to_have_attribute("data-fault", "none")
+        expect(site.locator("#current-region")).to_have_text(serving, timeout=30000)  # and back
+    finally:
+        app.control("heal", {"env": "all"})
+    assert not tab.errors
+
+
+def test_a_location_picked_in_the_console_is_where_the_global_entry_routes_the_site_from(app, tab):
+    console = open_console(tab, app)
+    far = console.locator('#locations tr[data-routed-region="ap-southeast-1"]').first
+    expect(far).to_be_visible(timeout=15000)
+    location = far.get_attribute("data-location")
+    far.locator("button[data-pick]").click()
+    expect(far).to_have_attribute("data-picked", "true")
+    assert any(c["name"] == "localcloud-client-location" and c["value"] == location for c in tab.context.cookies())
+    site = open_site(tab, app)  # same browser context: the cookie goes to the global entry
+    expect(site.locator("#served-region")).to_have_text("ap-southeast-1")
+    assert not tab.errors

@@ -42,6 +42,8 @@ def up(
     typer.echo(f"local cloud up (pid {state['pid']})")
     typer.echo(f"  AWS endpoint : {state['endpoint']}")
     typer.echo(f"  global entry : {state['global_url']}")
+    if state.get("console_url"):
+        typer.echo(f"  console      : {state['console_url']}")
     for env, region in state["regions"].items():
         typer.echo(f"  {env:<12} : {region['api_url']} ({region['region']})")
     typer.echo("eval \"$(globalctl local env)\" points sam and globalctl at it; `globalctl local down` stops it.")
@@ -84,6 +86,8 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
         table.add_row(name, region["region"], region["api_url"], "yes" if region["healthy"] else "NO",
                       region["fault"] or "-")
     console().print(table)
+    if report.get("console_url"):
+        typer.echo(f"console: {report['console_url']}")
 
 
 @app.command()

@@ -470,6 +470,15 @@ class ReplicationGroup:
         with self._cond:
             return {pair: len(link.queue) for pair, link in self._links.items()}
 
+    def pending(self) -> dict[tuple[str, str], tuple[int, float]]:
+        """Per link with changes not yet delivered: (how many, age in ms of the oldest). A cut link
+        delivers nothing, so it publishes no ReplicationLatency until it heals: this is what shows
+        a partition's lag while it lasts (version 2019.11.21 has no PendingReplicationCount)."""
+        now = time.monotonic()
+        with self._cond:
+            return {pair: (len(link.queue), (now - link.queue[0].enqueued_at) * 1000.0)
+                    for pair, link in self._links.items() if link.queue}
+
     def lag_ms(self) -> float:
         """Age of the oldest change not yet delivered, 0.0 when every queue is empty."""
         with self._cond:

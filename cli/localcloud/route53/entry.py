@@ -2,12 +2,17 @@
 
 A real client resolves the global name (Route 53 picks a region for the client's resolver
 location) and connects to the regional endpoint. Locally there is no DNS, so clients send their
-requests here with `X-Client-Location: <aws region code>` (default: the home region); the proxy
-asks `resolve(host, location)` for Route 53's answer, takes the first value (a random one for a
-multivalue answer, as clients spread over those), maps it to a loopback upstream with
-`upstream(value)` and forwards the request there with Host set to that value, so the regional
-server can pick the API. The response comes back unchanged but for an added `x-routed-to:
+requests here with `X-Client-Location: <aws region code>`, or a browser carries the location the
+console picked in the `localcloud-client-location` cookie (the header wins; default: the home
+region); the proxy asks `resolve(host, location)` for Route 53's answer, takes the first value (a
+random one for a multivalue answer, as clients spread over those), maps it to a loopback upstream
+with `upstream(value)` and forwards the request there with Host set to that value, so the
+regional server can pick the API. The response comes back unchanged but for an added `x-routed-to:
 <region>` header.
+
+A cookie value that is not an AWS region code is ignored (the home region serves): a browser
+cannot show or easily clear a stale cookie, and failing every page of a site on it would leave the
+user nowhere to recover from; the explicit header is refused instead, as a caller chose it.
 
 Errors, as JSON {"message": ...}: 400 for an X-Client-Location that is not an AWS region code;
 503 when Route 53 has no answer; 502 when the answer maps to no local upstream; 502 "Bad Gateway"
@@ -35,6 +40,10 @@ log = logging.getLogger(__name__)
 
 ROUTED_TO = "x-routed-to"
 CLIENT_LOCATION = "X-Client-Location"
+# Set by the console on the AWS endpoint's origin. Cookies are scoped by host, not by port (RFC 6265
+# section 8.5), so the browser sends a cookie set on 127.0.0.1:<endpoint port> to
+# 127.0.0.1:<global entry port> too: a site opened through the entry follows the console's pick.
+LOCATION_COOKIE = "localcloud-client-location"
 # RFC 9110 7.6.1: connection-specific, never forwarded by a proxy.
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
@@ -202,7 +211,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as e:
             self._json(400, {"message": f"Bad request body: {e}"})
             return
-        location = (self.headers.get(CLIENT_LOCATION) or "").strip() or entry.default_location
+        location = ((self.headers.get(CLIENT_LOCATION) or "").strip()
+                    or cookie_location(self.headers.get_all("Cookie") or []) or entry.default_location)
         if not latency.is_region(location):
             self._json(400, {"message": f"{CLIENT_LOCATION} {location!r} is not an AWS region code; "
                                         f"use one of: {', '.join(latency.known_regions())}"})
@@ -294,6 +304,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+
+
+def cookie_location(cookie_headers: list[str]) -> str | None:
+    """The client location of the first LOCATION_COOKIE in the Cookie header(s), or None when there
+    is none or its value is no AWS region code. Parsed by hand: http.cookies drops every cookie of a
+    header after one it cannot parse, and browsers send whatever other sites on 127.0.0.1 set."""
+    for header in cookie_headers:
+        for pair in header.split(";"):
+            name, sep, value = pair.partition("=")
+            if sep and name.strip() == LOCATION_COOKIE:
+                value = value.strip().strip('"')
+                return value if latency.is_region(value) else None
+    return None
 
 
 def _hostname(host_header: str) -> str:
