@@ -205,12 +205,13 @@ def main() -> int:
         say(f"demo failed: {error}")
         return 1
     say("")
-    say(f"done in {time.monotonic() - started:.0f} s. The local cloud keeps running:")
+    say(f"done in {time.monotonic() - started:.0f} s. The local cloud keeps running. Open in a browser:")
+    say(f"  demo site    : {state['global_url']}/   (who served you, items, replication live, region health)")
+    say(f"  console      : {state.get('console_url')}   (regions, one-click faults, routing, alarms, releases)")
     say(f"  global entry : {state['global_url']}   (header X-Client-Location: <aws region>)")
     for env, info in state["regions"].items():
         say(f"  {env:<12} : {info['api_url']}  ({info['region']})")
     say(f"  AWS endpoint : {state['endpoint']}   (eval \"$(.venv/bin/globalctl local env)\" for sam and boto3)")
-    say(f"  console      : {state.get('console_url')}   (regions, faults, routing, alarms, releases)")
     say("stop it with: make down")
     return 0
 
