@@ -1,6 +1,6 @@
 """The supervisor's control calls, served under /_localcloud/ on the AWS endpoint (aws_endpoint.py):
-status, fault, heal, resolve, and regions (serve one more region env). JSON in, JSON out; a bad request is a 400 with a message, never a
-traceback. `globalctl local` and the test and chaos harnesses call them."""
+status, fault, heal, resolve, and regions (serve one more region env). JSON in, JSON out; a bad
+request is a 400 with a message, never a traceback. `globalctl local` and the test and chaos harnesses call them."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def _json(status: int, body: Any) -> Response:
 def _handler(work: Callable[[dict[str, Any]], Any]) -> Callable[[Request], Response]:
     def handle(request: Request) -> Response:
         try:
-            body = json.loads(request.get_data() or b"{}")
+            # A read may be a GET (the console's), its arguments in the query string.
+            body = request.args.to_dict() if request.method == "GET" else json.loads(request.get_data() or b"{}")
             if not isinstance(body, dict):
                 raise BadControlRequest("the request body must be a JSON object")
             return _json(200, work(body))
@@ -50,8 +51,9 @@ def register_control(cloud: Any) -> None:
         for env, region in cloud.regions.items():
             fault = cloud.faults.of_env(env)
             regions[env] = {"region": region, "api_url": cloud.api_servers[env].url,
-                            "healthy": _region_healthy(cloud, region), "fault": fault.kind if fault else None}
-        return {"endpoint": cloud.endpoint.url, "global_url": cloud.entry.url, "home_region": cloud.home_region,
+                            "healthy": region_healthy(cloud, region), "fault": fault.kind if fault else None}
+        return {"endpoint": cloud.endpoint.url, "global_url": cloud.entry.url, "console_url": cloud.console_url,
+                "home_region": cloud.home_region,
                 "health_interval_scale": cloud.health_interval_scale,
                 "alarm_period_scale": cloud.alarm_period_scale, "regions": regions}
 
@@ -89,19 +91,26 @@ def register_control(cloud: Any) -> None:
         state = cloud.add_region(env, region)
         return {"env": env, "region": region, "api_url": state["regions"][env]["api_url"]}
 
-    for name, work in (("status", status), ("fault", fault), ("heal", heal), ("resolve", resolve),
-                       ("regions", add_region)):
-        cloud.endpoint.route(name, _handler(work))
+    reads, changes = ("GET", "POST"), ("POST",)
+    for name, work, methods in (("status", status, reads), ("fault", fault, changes), ("heal", heal, changes),
+                                ("resolve", resolve, reads), ("regions", add_region, changes)):
+        cloud.endpoint.route(name, _handler(work), methods)
 
 
-def _region_healthy(cloud: Any, region: str) -> bool:
+def region_health_checks(cloud: Any, region: str) -> list[str]:
+    """The ids of the Route 53 health checks probing an endpoint in `region` (its execute-api host
+    names the region)."""
+    return [hc_id for hc_id in cloud.dns.checkers.ids()
+            if (checker := cloud.dns.checkers.get(hc_id)) is not None
+            and region in str(checker.config.get("FullyQualifiedDomainName", ""))]
+
+
+def region_healthy(cloud: Any, region: str) -> bool:
     """A region is healthy when its API answers /health (through the same path Route 53 probes)."""
     fault = cloud.faults.fault(region)
     if fault is not None and fault.kind == "outage":
         return False
-    checks = [hc_id for hc_id in cloud.dns.checkers.ids()
-              if (checker := cloud.dns.checkers.get(hc_id)) is not None
-              and region in str(checker.config.get("FullyQualifiedDomainName", ""))]
+    checks = region_health_checks(cloud, region)
     if checks:
         return all(cloud.dns.healthy(hc_id) for hc_id in checks)
     return cloud.catalog.lookup(region, None) is not None

@@ -1,6 +1,7 @@
 """One region's HTTP API request pipeline, independent of sockets.
 
-fault -> API lookup -> stage -> route -> throttle -> event -> Lambda -> response mapping.
+fault -> API lookup -> stage -> route -> throttle -> event -> Lambda -> response mapping, and the
+API's CORS configuration (cors.py) over whatever response a request for a deployed API gets.
 
 The stage step follows "Routing API requests"
 (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html): the
@@ -20,6 +21,7 @@ from typing import Callable
 
 from ..faults import Fault
 from ..invocation import TooManyRequests
+from . import cors
 from .contracts import ApiCatalog, FaultSource, Invoker, InvokerTimeout, Publish
 from .event import HttpRequest, RequestContextInfo, build_event, new_request_id
 from .model import DEFAULT_STAGE_NAME, DeployedApi, Route
@@ -138,6 +140,9 @@ class ApiGateway:
         started = time.perf_counter()
         trace: dict = {}
         response = self._respond(request, fault, request_id, trace)
+        api = trace.get("api")
+        if response is not None and api is not None and api.cors is not None:
+            response = cors.apply(api.cors, request, response)
         if response is not None:
             response = finalize(response, request_id, self._wall_clock(), request.method.upper() == "HEAD")
             if self._publish is not None and "api" in trace:
@@ -188,6 +193,8 @@ class ApiGateway:
             return not_found()
         match = self._table(api).match(request.method, route_path)
         if match is None:
+            if api.cors is not None and cors.is_preflight(request):
+                return cors.preflight_answer()
             return not_found()
         if not self._throttler.allow(api.api_id, api.stage, match.route.route_key):
             return too_many_requests()

@@ -73,6 +73,36 @@ class Stage:
         )
 
 
+ANY_ORIGIN = "*"
+_SCHEME_WILDCARDS = ("https://*", "http://*")
+
+
+@dataclass(frozen=True)
+class CorsConfig:
+    allow_origins: tuple[str, ...] = ()
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age: int | None = None
+    allow_credentials: bool = False
+
+    def allowed_origin(self, origin: str | None) -> str | None:
+        """The Access-Control-Allow-Origin value for this Origin, or None when it is not allowed."""
+        if not origin:
+            return None
+        wanted = origin.strip().lower()
+        for allowed in self.allow_origins:
+            pattern = allowed.strip().lower()
+            if pattern == ANY_ORIGIN:
+                # A wildcard cannot carry credentials (browsers refuse it), so those get the origin.
+                return origin if self.allow_credentials else ANY_ORIGIN
+            if pattern in _SCHEME_WILDCARDS and wanted.startswith(pattern[:-1]):
+                return origin
+            if pattern == wanted:
+                return origin
+        return None
+
+
 @dataclass(frozen=True)
 class DeployedApi:
     api_id: str
@@ -81,6 +111,7 @@ class DeployedApi:
     routes: tuple[Route, ...] | list[Route]
     stage: Stage = field(default_factory=Stage)
     account_id: str = DEFAULT_ACCOUNT_ID
+    cors: CorsConfig | None = None  # None: the API has no CORS configuration
 
     @property
     def default_domain_name(self) -> str:

@@ -2,7 +2,8 @@
 
 moto 5.2.5 has the apigatewayv2 API but no CloudFormation models, so a stack silently creates no
 API. These models create Api (with its OpenAPI Body imported into routes and Lambda proxy
-integrations, as API Gateway imports it), Stage, Integration, Route, DomainName and ApiMapping in
+integrations, and its x-amazon-apigateway-cors into the CORS configuration, as API Gateway imports
+it), Stage, Integration, Route, DomainName and ApiMapping in
 moto's apigatewayv2 backend; an update re-imports the Body, so a changed route appears.
 """
 
@@ -19,6 +20,8 @@ from ..cloudformation import EXTRA_MODELS
 
 ANY_METHOD = "x-amazon-apigateway-any-method"
 INTEGRATION = "x-amazon-apigateway-integration"
+# The SAM transform writes an HttpApi's CorsConfiguration here, in the API's camelCase shape.
+CORS = "x-amazon-apigateway-cors"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", ANY_METHOD}
 # Route 53 alias hosted zone of API Gateway regional endpoints, per region (AWS General Reference,
 # "Amazon API Gateway endpoints and quotas"); used for RegionalHostedZoneId of a custom domain.
@@ -47,6 +50,14 @@ def _document(properties: dict[str, Any]) -> dict[str, Any] | None:
     if isinstance(body, str):
         body = json.loads(body)
     return body
+
+
+def cors_configuration(properties: dict[str, Any], document: dict[str, Any] | None) -> Any:
+    """The API's CORS configuration: the CorsConfiguration property over the Body's extension, as
+    CloudFormation imports the Body and then applies the other properties."""
+    if properties.get("CorsConfiguration") is not None:
+        return camel(properties["CorsConfiguration"])
+    return camel((document or {}).get(CORS)) or None
 
 
 def import_routes(backend: ApiGatewayV2Backend, api_id: str, document: dict[str, Any]) -> None:
@@ -127,7 +138,7 @@ class HttpApi(_Model):
         name = properties.get("Name") or ((document or {}).get("info") or {}).get("title") or resource_name
         backend = _backend(account_id, region_name)
         api = backend.create_api(
-            api_key_selection_expression=None, cors_configuration=camel(properties.get("CorsConfiguration")),
+            api_key_selection_expression=None, cors_configuration=cors_configuration(properties, document),
             description=properties.get("Description"), disable_schema_validation=None,
             disable_execute_api_endpoint=properties.get("DisableExecuteApiEndpoint", False), name=name,
             protocol_type=properties.get("ProtocolType", "HTTP"), route_selection_expression=None,
@@ -146,7 +157,7 @@ class HttpApi(_Model):
         backend = _backend(account_id, region_name)
         document = _document(properties)
         api = backend.get_api(original_resource.api_id)
-        api.cors_configuration = camel(properties.get("CorsConfiguration"))
+        api.cors_configuration = cors_configuration(properties, document)
         api.description = properties.get("Description")
         if document:
             import_routes(backend, api.api_id, document)

@@ -1,8 +1,9 @@
 """API Gateway's wiring: each region's HTTP APIs, served on that region's loopback port from what
 was deployed.
 
-The routes, integrations and stage are read back from the control plane (moto's apigatewayv2
-backend) on every request, so a redeployed route is served at once, as after an auto-deploy.
+The routes, integrations, stage and CORS configuration are read back from the control plane (moto's
+apigatewayv2 backend) on every request, so a redeployed route is served at once, as after an
+auto-deploy.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from moto.apigatewayv2.models import apigatewayv2_backends
 
 from ..invocation import InvokeOutcome
 from .contracts import InvokerTimeout
+from .cors import from_wire
 from .model import DeployedApi, Integration, Route, Stage
 from .patch import regional_domain_name
 from .server import RegionalApiServer
@@ -64,7 +66,8 @@ def _deployed(account_id: str, region: str, api: Any) -> DeployedApi:
     for route in list(api.routes.values()):
         target = (getattr(route, "target", None) or "").split("/")[-1]
         routes.append(Route(route.route_id, route.route_key, integrations.get(target)))
-    return DeployedApi(api.api_id, api.name, region, tuple(routes), _stage(api), account_id)
+    return DeployedApi(api.api_id, api.name, region, tuple(routes), _stage(api), account_id,
+                       from_wire(api.cors_configuration))
 
 
 def _stage(api: Any) -> Stage:
