@@ -245,6 +245,10 @@ def not_found(_: NotFoundError) -> Response:
     allowed = sorted(
         {route.method for route in app._static_routes + app._dynamic_routes if route.rule.match(event.path)}
     )
+    if allowed and event.http_method == "OPTIONS":
+        # A CORS preflight reaches the function through the $default route (API Gateway forwards
+        # OPTIONS to a route that takes it, then adds its CORS headers to this answer).
+        return Response(status_code=204, content_type=None, body="", headers={"Allow": ", ".join(allowed)})
     if allowed:
         return error_response(
             405,

@@ -387,3 +387,11 @@ def test_openapi_lists_every_route(api):
     assert set(paths["/items/{id}"]) == {"get", "put", "delete"}
     assert "requestBody" in paths["/items/{id}"]["put"]
     assert "first one a letter or a digit" in reply.json["info"]["description"]
+
+
+def test_a_cors_preflight_reaching_the_function_gets_a_204_naming_the_methods(api):
+    # Through the $default route API Gateway forwards OPTIONS to the function, then adds CORS headers.
+    reply = api(http_event("OPTIONS", "/items/a1", headers={"origin": "https://api.example.com",
+                                                             "access-control-request-method": "GET"}))
+    assert (reply.status, reply.raw_body, reply.headers["allow"]) == (204, "", "DELETE, GET, PUT")
+    assert api(http_event("OPTIONS", "/nope")).status == 404  # no such path: still the JSON 404
