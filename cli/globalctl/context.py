@@ -52,4 +52,4 @@ class Context:
         from globalctl import site
         from globalctl.endpoints import Endpoints
 
-        return {**env.parameters, **site.region_parameters(env, Endpoints(self.config_path))}
+        return {**env.parameters, **site.region_parameters(self.topology, env, Endpoints(self.config_path))}

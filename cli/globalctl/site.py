@@ -3,8 +3,10 @@
 - The region directory: a JSON SSM parameter in each region naming every routed region's API, so
   the page (served by any region) can read each replica through that region's own API. Written
   after every routing deploy, since that is when the set of routed regions changes.
-- On the local cloud, the origins the regional APIs' CORS must allow: the cloud's loopback URLs,
-  which change with its ports. On AWS the template's default (https://DomainName) is right.
+- The origins the regional APIs' CORS allows (SiteOrigins), unless samconfig sets them: on the
+  local cloud its loopback URLs, which change with its ports; on AWS the global name and every
+  deployed region's own API, so a page opened through any of them reads every region, and no
+  other origin can.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from urllib.parse import urlsplit
 
 from globalctl import aws
 from globalctl.endpoints import Endpoints
+from globalctl.exceptions import GlobalctlError
 from globalctl.topology import Environment, Topology
 
 
@@ -40,12 +43,27 @@ def local_origins(state: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(origins))
 
 
-def region_parameters(env: Environment, endpoints: Endpoints) -> dict[str, str]:
-    """What a region's deploy adds for the site: SiteOrigins on the local cloud, unless samconfig
-    sets it (the user's value always wins)."""
-    if "SiteOrigins" in env.parameters or endpoints.state is None:
+def _api_endpoint(env: Environment) -> str | None:
+    """The region's deployed ApiEndpoint; None when it is not deployed or its region cannot be
+    asked (`globalctl params` offline still prints the rest, and a deploy would fail on its own)."""
+    try:
+        return aws.outputs_of(aws.describe_stack(env.stack_name, env.region)).get("ApiEndpoint")
+    except GlobalctlError:
+        return None
+
+
+def region_parameters(topology: Topology, env: Environment, endpoints: Endpoints) -> dict[str, str]:
+    """What a region's deploy adds for the site: SiteOrigins, unless samconfig sets it (the user's
+    value always wins). A region deployed for the first time is allowed by the others at their
+    next deploy; until then the page reads it only when opened through the global name."""
+    if "SiteOrigins" in env.parameters:
         return {}
-    return {"SiteOrigins": ",".join(local_origins(endpoints.state))}
+    if endpoints.state is not None:
+        return {"SiteOrigins": ",".join(local_origins(endpoints.state))}
+    domain = env.parameters.get("DomainName")
+    origins = [f"https://{domain}"] if domain else []
+    origins += [_origin(url) for other in topology.regions if (url := _api_endpoint(other))]
+    return {"SiteOrigins": ",".join(dict.fromkeys(origins))} if origins else {}
 
 
 def directory(topology: Topology, endpoints: Endpoints, routed: Collection[str]) -> dict[str, Any]:
@@ -61,7 +79,7 @@ def directory(topology: Topology, endpoints: Endpoints, routed: Collection[str])
             info = state["regions"].get(env.name)
             url = info["api_url"] if info and info["region"] == env.region else None
         else:
-            url = aws.stack_outputs(env.stack_name, env.region).get("ApiEndpoint")
+            url = _api_endpoint(env)
         if url:
             regions.append({"env": env.name, "region": env.region, "url": url.rstrip("/")})
     return {"global_url": _global_url(topology, state), "regions": regions}

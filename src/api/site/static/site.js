@@ -210,6 +210,7 @@ async function showConflict(id, mine) {
   $("conflict").hidden = false;
   $("conflict-overwrite").disabled = current.status !== 200;
   $("conflict-keep").focus();
+  await loadItems();  // the list shows the version that won, too
 }
 
 async function overwrite() {
