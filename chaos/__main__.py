@@ -1,15 +1,17 @@
 """`python -m chaos`: deploy the app on a fresh local cloud, run the scenarios, print the summary,
-save it as JSON; exit 1 if any check failed (the cloud is stopped either way)."""
+save it as JSON and each scenario's chart (SVG) beside it; exit 1 if any check failed (the cloud is
+stopped either way). `--charts-from SUMMARY.json` only draws the charts again, beside that file."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from pathlib import Path
 
-from . import report, scenarios
+from . import charts, report, scenarios
 from .cloud import ROOT, ChaosCloud, ChaosSetupFailed
 
 # region-add last: it leaves the cloud with a fourth region.
@@ -34,6 +36,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=ROOT / "chaos" / "results" / "summary.json")
     parser.add_argument("--readme", action="store_true", help="also rewrite the README's chaos block")
     parser.add_argument("--keep", action="store_true", help="keep the temporary project (for debugging)")
+    parser.add_argument("--charts-from", type=Path, metavar="SUMMARY_JSON",
+                        help="no run: draw each scenario's chart again from a saved summary, beside it")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
     unknown = [n for n in names if n not in SCENARIOS]
@@ -49,6 +53,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    if args.charts_from:
+        return _charts_from(args.charts_from)
     try:
         return _run(args)
     except ChaosSetupFailed as e:
@@ -79,6 +85,8 @@ def _run(args: argparse.Namespace) -> int:
             "health_interval_scale": args.health_interval_scale, "alarm_period_scale": args.alarm_period_scale}
     report.print_summary(results)
     report.save_json(results, meta, args.json)
+    for path in charts.save(results, meta, args.json.parent):
+        print(f"chaos: chart {path}")
     if args.readme:
         report.write_readme(ROOT / "README.md", report.markdown(results, meta))
     failed = [f"{r['scenario']}: {check}" for r in results for check, ok in r["checks"].items() if not ok]
@@ -86,6 +94,17 @@ def _run(args: argparse.Namespace) -> int:
         print(f"FAILED {line}")
     print(f"chaos: {'all checks passed' if not failed else f'{len(failed)} check(s) failed'}; JSON in {args.json}")
     return 1 if failed else 0
+
+
+def _charts_from(summary: Path) -> int:
+    saved = json.loads(summary.read_text())
+    written = charts.save(saved["scenarios"], saved, summary.parent)
+    for path in written:
+        print(f"chaos: chart {path}")
+    if not written:
+        print(f"error: {summary} has no timeline (saved before charts were): run `make chaos`")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

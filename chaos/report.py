@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 MARK_START, MARK_END = "<!-- chaos:start -->", "<!-- chaos:end -->"
+# Only across newlines, which a JSON string never holds raw: no string's text is touched.
+_NUMBER_LIST = re.compile(r"\[\n\s*(-?[\d.eE+-]+(?:,\n\s*-?[\d.eE+-]+)*)\n\s*\]")
 
 
 def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
@@ -66,7 +69,10 @@ def print_summary(results: list[dict[str, Any]], console: Console | None = None)
 
 def save_json(results: list[dict[str, Any]], meta: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**meta, "scenarios": results}, indent=2, default=str) + "\n")
+    text = json.dumps({**meta, "scenarios": results}, indent=2, default=str)
+    # A list of numbers (a timeline's counts) on one line: indented, it would be a line per number.
+    text = _NUMBER_LIST.sub(lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
+    path.write_text(text + "\n")
 
 
 def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:

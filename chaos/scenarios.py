@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from globalctl import chart
+
 from . import analysis
 from .cloud import ChaosCloud
 from .workload import Workload
@@ -16,6 +18,7 @@ from .workload import Workload
 CLIENT_LOCATIONS = ("eu-west-2", "us-east-2", "ap-southeast-2")  # London, Ohio, Sydney
 CONVERGENCE_TIMEOUT_S = 60.0
 FAILOVER_SLACK_S = 2.0
+CHART_BUCKET_S = 1.0  # a failover takes seconds here (health checks at 0.2x): one bucket each
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,11 @@ def _common(workload: Workload, replicas: dict[str, dict[str, Any]], converged: 
         "routed_to": analysis.routed_share(log),
         "error_samples": [{"done": round(r.done, 3), "method": r.method, "status": r.status, "routed_to": r.routed_to,
                            "error": r.error} for r in sorted(log, key=lambda r: r.done) if analysis.is_error(r)][:10],
+        # By send time, as the drill's: by answer time, the answers still arriving after the clients
+        # stop would read as a drop at the end. (A failed request routed to the failed region was
+        # sent before its answer, so none shows after the failover measured by answer time.)
+        "timeline": chart.timeline(((r.sent, r.routed_to or chart.NO_ANSWER, not analysis.is_error(r)) for r in log),
+                                   CHART_BUCKET_S).to_dict(),
     }
     checks = {"no acknowledged write lost": not lost, "every replica identical": converged}
     return measures, checks, lost

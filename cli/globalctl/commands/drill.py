@@ -48,11 +48,13 @@ def drill(
 ) -> None:
     """A failover drill: traffic through the global entry from several client locations, <env> drained
     (or, on the local cloud, an outage), the failover time and error shares measured, <env> restored,
-    every write of the drill read back in every region. Saves .globalctl/drills/<env>-<stamp>.json;
-    exit 1 when a write is missing or a request failed after the failover window."""
+    every write of the drill read back in every region. Saves .globalctl/drills/<env>-<stamp>.json and
+    its timeline chart beside it (.svg); exit 1 when a write is missing or a request failed after the
+    failover window."""
     from globalctl.drill.executor import run
     from globalctl.drill.plan import Options
     from globalctl.drill.report import save_report
+    from globalctl.drill.timeline import save as save_chart
 
     context = Context.from_typer(ctx)
 
@@ -62,6 +64,7 @@ def drill(
     options = Options(env=env, duration=duration, mode=mode, clients=clients, rate=rate, entry=entry)
     report = run(context, options, say)
     path = save_report(context.config_path, report)
+    chart = save_chart(path, report)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:
@@ -69,5 +72,6 @@ def drill(
     for problem in report["problems"]:
         typer.echo(f"problem: {problem}", err=True)
     typer.echo(f"report saved to {path}", err=True)
+    typer.echo(f"chart saved to {chart}", err=True)
     if not report["ok"]:
         raise typer.Exit(1)

@@ -5,7 +5,7 @@ from the traffic itself, the region restored, and every write of the drill read 
 The rollout's pattern: plan.py checks the options against the deployed topology and makes the drill
 plan; executor.py runs it (traffic.py is the client load, disruptions.py takes the region out and
 puts it back); measure.py turns the request records into the numbers and the verdict (pure);
-report.py writes the report down.
+report.py writes the report down, and timeline.py draws it (an SVG beside it).
 
 Timeline (seconds since the traffic started):
 
