@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint validate demo down bench chaos screenshots clean
+.PHONY: venv test lint validate demo down bench chaos pictures clean
 
 venv: $(STAMP)
 
@@ -40,9 +40,16 @@ bench: venv
 chaos: venv
 	$(BIN)/python -m chaos
 
-# The README's screenshots (docs/images/*.png), taken by the browser tests in headless Chromium.
-screenshots: venv
+# The README's pictures (docs/images/): the screenshots the browser tests take in headless
+# Chromium, the chaos chart redrawn from the committed chaos summary, and the drill chart from the
+# newest drill report (make demo runs a drill; reports are not committed).
+pictures: venv
 	SCREENSHOTS=docs/images $(BIN)/python -m pytest -q tests/e2e/test_browser.py
+	$(BIN)/python -m chaos --charts-from chaos/results/summary.json
+	cp chaos/results/outage.svg docs/images/chaos-outage.svg
+	@latest=$$(ls -t .globalctl/drills/*.json 2>/dev/null | head -1); \
+	if [ -n "$$latest" ]; then $(BIN)/python -m globalctl.drill.timeline "$$latest" docs/images/drill.svg; \
+	else echo "no drill report yet (make demo runs a drill): docs/images/drill.svg left as it is"; fi
 
 # Stop the local cloud `make demo` (or `globalctl local up`) left running.
 down: venv
