@@ -169,7 +169,7 @@ def test_the_consoles_outage_button_fails_the_open_page_over_to_another_region(a
 
 def test_a_location_picked_in_the_console_is_where_the_global_entry_routes_the_site_from(app, tab):
     console = open_console(tab, app)
-    far = console.locator('#locations tr[data-routed-region="ap-southeast-1"]').first
+    far = console.locator('#locations [data-location][data-routed-region="ap-southeast-1"]').first
     expect(far).to_be_visible(timeout=15000)
     location = far.get_attribute("data-location")
     far.locator("button[data-pick]").click()

@@ -125,7 +125,7 @@ def app(tmp_path: Path) -> ConsoleApp:
 
 @pytest.mark.parametrize("path, content_type, marker", [
     (CONSOLE_PATH, "text/html; charset=utf-8", b'<table id="regions">'),
-    (CONSOLE_PATH + "index.html", "text/html; charset=utf-8", b'<table id="locations">'),
+    (CONSOLE_PATH + "index.html", "text/html; charset=utf-8", b'<div id="locations" class="map">'),
     (CONSOLE_PATH + "console.css", "text/css; charset=utf-8", b"[data-state=\"bad\"]"),
     (CONSOLE_PATH + "console.js", "text/javascript; charset=utf-8", b"localcloud-client-location"),
     (CONSOLE_PATH + "favicon.svg", "image/svg+xml", b"<svg"),

@@ -8,12 +8,23 @@
   const COOKIE = 'localcloud-client-location';
   const POLL_MS = 1500;
   const YEAR_S = 365 * 24 * 3600;
+  const SLOTS = 6;
+  // The map's groups, from the location code's prefix; a code no group claims goes to "other".
+  const GEOGRAPHY = [
+    ['europe', ['eu-']],
+    ['north-america', ['us-', 'ca-', 'mx-']],
+    ['south-america', ['sa-']],
+    ['africa-middle-east', ['af-', 'me-', 'il-']],
+    ['asia-pacific', ['ap-']],
+  ];
 
   let timer = null;
   let inFlight = false;
   let pollAgain = false;
-  let knownLocations = new Set();
+  let knownLocations = new Map(); // location code -> its row of the state
   let homeRegion = null;
+  let regionSlots = new Map(); // region env -> its border pattern on the map (console.css has SLOTS)
+  let detailTile = null; // the location whose rule path the line under the map shows
 
   function $(selector) {
     return document.querySelector(selector);
@@ -126,18 +137,20 @@
     const picked = pickedLocation();
     let text = 'home region' + (homeRegion ? ' (' + homeRegion + ')' : '') + ', no pick';
     if (picked !== null && knownLocations.has(picked)) {
-      text = picked;
+      const l = knownLocations.get(picked);
+      const routed = l.region ? ', routed to ' + l.region + (l.env ? ' (' + l.env + ')' : '') : '';
+      text = picked + ' — ' + l.location_name + routed;
     } else if (picked !== null && knownLocations.size) {
       text = 'home region: the cookie holds "' + picked + '", not a region code, so the entry ignores it';
     }
     setText($('#picked'), text);
-    for (const row of document.querySelectorAll('#locations tbody tr[data-location]')) {
-      const isPicked = row.getAttribute('data-location') === picked;
-      setAttr(row, 'data-picked', isPicked ? 'true' : 'false');
-      const button = row.querySelector('[data-pick]');
+    for (const tile of document.querySelectorAll('#locations [data-location]')) {
+      const isPicked = tile.getAttribute('data-location') === picked;
+      setAttr(tile, 'data-picked', isPicked ? 'true' : 'false');
+      const button = tile.querySelector('[data-pick]');
       if (button) {
         setAttr(button, 'aria-pressed', isPicked ? 'true' : 'false');
-        setText(button.querySelector('.word'), isPicked ? 'Picked' : 'Pick');
+        setText(button.querySelector('.word'), isPicked ? 'your pick' : '');
       }
     }
   }
@@ -254,6 +267,7 @@
       () => cells(el('tr'), ['env', 'region', 'release', 'api-health', 'route53', 'serves', 'fault', 'replication']),
       (row, r) => {
         setAttr(row, 'data-aws-region', r.region);
+        setAttr(row, 'data-slot', slotOf(r.env));
         setAttr(row, 'data-api-health', r.api_health.ok ? 'healthy' : 'failing');
         setAttr(row, 'data-route53', r.route53.state);
         setAttr(row, 'data-serves', r.serves.state);
@@ -315,36 +329,132 @@
     }
   }
 
+  // --- the map of client locations ---------------------------------------------------------
+
+  function geographyOf(code) {
+    for (const [geography, prefixes] of GEOGRAPHY) {
+      if (prefixes.some((prefix) => code.startsWith(prefix))) {
+        return geography;
+      }
+    }
+    return 'other';
+  }
+
+  // "Europe (Frankfurt)" -> "Frankfurt", "Canada (Central)" -> "Canada Central": the group names the rest.
+  function shortName(name) {
+    const match = /^(.*?)\s*\(([^()]*)\)$/.exec(name);
+    if (!match || !match[1]) {
+      return name;
+    }
+    return match[2] === 'Central' ? match[1] + ' Central' : match[2];
+  }
+
+  function slotOf(env) {
+    return env && regionSlots.has(env) ? String(regionSlots.get(env) % SLOTS) : 'none';
+  }
+
+  function answerOf(l) {
+    if (l.region === null) {
+      return 'none';
+    }
+    return l.healthy ? 'healthy' : 'failed-open';
+  }
+
+  function ruleText(l) {
+    const parts = [l.location + ' — ' + l.location_name];
+    if (l.region) {
+      parts.push('routed to ' + l.region + (l.env ? ' (' + l.env + ')' : ', a region not served here'));
+      parts.push(l.healthy ? 'a healthy answer' : 'nothing healthy: Route 53 failed open');
+    } else {
+      parts.push(l.error || 'no answer');
+    }
+    const rule = [l.path.join(' → '), l.via].filter(Boolean).join(' · ');
+    parts.push('rule path: ' + (rule || '—'));
+    return parts.join('; ');
+  }
+
+  function showDetail(tile) {
+    detailTile = tile;
+    setText($('#location-detail'), field(tile, 'rule').textContent);
+  }
+
+  function makeTile(l) {
+    const tile = el('li', { class: 'tile' });
+    const id = 'location-' + l.location.replace(/[^A-Za-z0-9_-]/g, '_') + '-rule';
+    const button = el('button', {
+      type: 'button', 'data-pick': l.location, 'aria-pressed': 'false', 'aria-describedby': id,
+    });
+    button.appendChild(el('span', { class: 'name', 'data-field': 'name' }));
+    button.appendChild(el('span', { class: 'word' }));
+    button.appendChild(el('span', { class: 'code' }, l.location));
+    const to = el('span', { class: 'to' });
+    to.appendChild(el('span', { 'aria-hidden': 'true' }, '→ '));
+    to.appendChild(el('span', { class: 'visually-hidden' }, 'routed to '));
+    to.appendChild(el('strong', { 'data-field': 'env' }));
+    button.appendChild(to);
+    button.appendChild(el('span', { class: 'region', 'data-field': 'region' }));
+    button.appendChild(el('span', { class: 'answer', 'data-field': 'answer', 'data-state': 'bad' }));
+    button.addEventListener('click', () => setPick(l.location));
+    tile.appendChild(button);
+    // The rule path: the button's description, and the line under the map on hover or focus.
+    tile.appendChild(el('span', { id: id, class: 'visually-hidden', 'aria-hidden': 'true', 'data-field': 'rule' }));
+    tile.addEventListener('mouseenter', () => showDetail(tile));
+    tile.addEventListener('focusin', () => showDetail(tile));
+    return tile;
+  }
+
+  function updateTile(tile, l) {
+    setAttr(tile, 'data-routed-region', l.region || '');
+    setAttr(tile, 'data-routed-env', l.env || '');
+    setAttr(tile, 'data-slot', slotOf(l.env));
+    setAttr(tile, 'data-answer', answerOf(l));
+    setText(field(tile, 'name'), shortName(l.location_name));
+    setText(field(tile, 'env'), l.region ? l.env || 'not served' : '');
+    setText(field(tile, 'region'), l.region ? l.region : '');
+    const answer = l.region === null ? l.error || 'no answer' : l.healthy ? '' : 'failed open';
+    setText(field(tile, 'answer'), answer);
+    setText(field(tile, 'rule'), ruleText(l));
+  }
+
   function renderLocations(locations) {
-    keyedRows($('#locations tbody'), 'data-location', locations, (l) => l.location,
-      (l) => {
-        const row = el('tr');
-        row.appendChild(el('th', { scope: 'row', 'data-field': 'location' }, l.location + ' — ' + l.location_name));
-        cells(row, ['routed', 'path', 'answer']);
-        const pick = el('td', { 'data-field': 'pick' });
-        const button = el('button', { type: 'button', 'data-pick': l.location, 'aria-pressed': 'false' });
-        button.appendChild(el('span', { class: 'word' }, 'Pick'));
-        button.appendChild(el('span', { class: 'visually-hidden' }, ' ' + l.location));
-        button.addEventListener('click', () => setPick(l.location));
-        pick.appendChild(button);
-        row.appendChild(pick);
-        return row;
-      },
-      (row, l) => {
-        setAttr(row, 'data-routed-region', l.region || '');
-        setAttr(row, 'data-routed-env', l.env || '');
-        const served = l.env ? ' (' + l.env + ')' : ' (not served here)';
-        const routed = l.region ? l.region + served : (l.error || 'no answer');
-        setText(field(row, 'routed'), routed);
-        setAttr(field(row, 'routed'), 'data-state', l.region ? 'ok' : 'bad');
-        const via = l.via ? ' · ' + l.via : '';
-        setText(field(row, 'path'), l.path.length ? l.path.join(' → ') + via : (l.via || '—'));
-        const answer = l.region === null ? '—' : l.healthy ? 'healthy' : 'nothing healthy: Route 53 failed open';
-        setText(field(row, 'answer'), answer);
-        setAttr(field(row, 'answer'), 'data-state', l.region === null ? 'none' : l.healthy ? 'ok' : 'bad');
-      });
-    knownLocations = new Set(locations.map((l) => l.location));
+    const groups = new Map();
+    for (const l of locations) {
+      const geography = geographyOf(l.location);
+      if (!groups.has(geography)) {
+        groups.set(geography, []);
+      }
+      groups.get(geography).push(l);
+    }
+    for (const section of document.querySelectorAll('#locations [data-geo]')) {
+      const items = groups.get(section.getAttribute('data-geo')) || [];
+      keyedRows(section.querySelector('.tiles'), 'data-location', items, (l) => l.location, makeTile, updateTile);
+      setText(section.querySelector('.count'), items.length ? '· ' + items.length : '');
+      if (section.hasAttribute('hidden') === Boolean(items.length)) {
+        section.toggleAttribute('hidden', !items.length);
+      }
+    }
+    knownLocations = new Map(locations.map((l) => [l.location, l]));
+    if (detailTile && detailTile.isConnected) {
+      showDetail(detailTile);
+    }
     renderPick();
+  }
+
+  function renderLegend(regions, locations) {
+    keyedRows($('#region-legend'), 'data-legend-env', regions, (r) => r.env,
+      () => {
+        const item = el('li');
+        item.appendChild(el('span', { class: 'swatch', 'aria-hidden': 'true' }));
+        item.appendChild(el('strong', { 'data-field': 'env' }));
+        item.appendChild(el('span', { 'data-field': 'text' }));
+        return item;
+      },
+      (item, r) => {
+        const count = locations.filter((l) => l.env === r.env).length;
+        setAttr(item, 'data-slot', slotOf(r.env));
+        setText(field(item, 'env'), r.env);
+        setText(field(item, 'text'), ' ' + r.region + ' · ' + count + (count === 1 ? ' location' : ' locations'));
+      });
   }
 
   function renderTraffic(regions) {
@@ -363,18 +473,70 @@
       });
   }
 
+  function alarmLook(state) {
+    return state === 'ALARM' ? 'bad' : state === 'OK' ? 'ok' : 'warn';
+  }
+
+  function alarmWhere(a) {
+    return a.region + (a.env ? ' (' + a.env + ')' : '');
+  }
+
+  function renderAlarmSummary(alarms) {
+    const summary = $('#alarm-summary');
+    const count = (state) => alarms.filter((a) => a.state === state).length;
+    const parts = [];
+    if (alarms.length) {
+      const inAlarm = count('ALARM');
+      const insufficient = count('INSUFFICIENT_DATA');
+      const other = alarms.length - count('OK') - inAlarm - insufficient;
+      parts.push([count('OK') + ' OK', 'ok']);
+      parts.push([inAlarm + ' in ALARM', inAlarm ? 'bad' : 'none']);
+      parts.push([insufficient + ' insufficient data', insufficient ? 'warn' : 'none']);
+      if (other) {
+        parts.push([other + ' in another state', 'warn']);
+      }
+      setAttr(summary, 'data-state', inAlarm ? 'bad' : insufficient || other ? 'warn' : 'ok');
+    } else {
+      parts.push(['No alarms in the served regions yet.', 'none']);
+      setAttr(summary, 'data-state', 'none');
+    }
+    if (summary.textContent !== parts.map((part) => part[0]).join(', ')) {
+      const nodes = [];
+      parts.forEach(([text, look], index) => {
+        if (index) {
+          nodes.push(document.createTextNode(', '));
+        }
+        nodes.push(el('span', { 'data-state': look }, text));
+      });
+      summary.replaceChildren(...nodes);
+    }
+    setText($('#alarm-count'), '(' + alarms.length + ')');
+  }
+
   function renderAlarms(alarms) {
     const rows = alarms.map((a) => {
       const row = el('tr', { 'data-alarm': a.name, 'data-region': a.env || a.region, 'data-state': a.state });
-      row.appendChild(el('td', {}, a.region + (a.env ? ' (' + a.env + ')' : '')));
+      row.appendChild(el('td', {}, alarmWhere(a)));
       row.appendChild(el('th', { scope: 'row' }, a.name));
-      const look = a.state === 'ALARM' ? 'bad' : a.state === 'OK' ? 'ok' : 'warn';
-      row.appendChild(el('td', { 'data-field': 'state', 'data-state': look }, a.state));
+      row.appendChild(el('td', { 'data-field': 'state', 'data-state': alarmLook(a.state) }, a.state));
       row.appendChild(el('td', {}, a.updated_at || ''));
       row.appendChild(el('td', {}, a.reason));
       return row;
     });
     replaceRows($('#alarms tbody'), rows, 5, 'No alarms in the served regions yet.');
+    renderAlarmSummary(alarms);
+    // Only what needs a look is listed by default; every alarm is in the table under <details>.
+    const attention = alarms.filter((a) => a.state !== 'OK').map((a) => {
+      const item = el('li', { 'data-alarm': a.name, 'data-alarm-state': a.state });
+      item.appendChild(el('strong', { class: 'state', 'data-state': alarmLook(a.state) }, a.state));
+      item.appendChild(el('span', { class: 'where' }, alarmWhere(a)));
+      item.appendChild(el('span', { class: 'alarm-name' }, a.name));
+      const since = a.updated_at ? 'since ' + a.updated_at + ': ' : '';
+      item.appendChild(el('span', { class: 'reason' }, since + (a.reason || '')));
+      return item;
+    });
+    $('#alarm-attention').replaceChildren(...attention);
+    $('#alarm-attention').toggleAttribute('hidden', !attention.length);
   }
 
   function renderHistory(history) {
@@ -429,10 +591,12 @@
 
   function render(state) {
     homeRegion = state.home_region;
+    regionSlots = new Map(state.regions.map((r, index) => [r.env, index]));
     renderHeader(state);
     renderRegions(state.regions);
     renderFaults(state.regions, state.fault_kinds);
     renderLocations(state.locations);
+    renderLegend(state.regions, state.locations);
     renderTraffic(state.regions);
     renderAlarms(state.alarms);
     renderHistory(state.history);
