@@ -74,9 +74,9 @@ class Tab:
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.refused: list[str] = []
         self.errors: list[str] = []
+        self.failed_loads: list[str] = []  # the page's own resources (not its API calls) answered >= 400
         self.context.route("**/*", self._guard)
         self.page = self.context.new_page()
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
 
     def _guard(self, route: Any) -> None:
         if _loopback(route.request.url):
@@ -88,8 +88,13 @@ class Tab:
     def open(self, url: str) -> Any:
         page = self.context.new_page() if self.page.url not in ("about:blank", "") else self.page
         page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("response", self._loaded)
         page.goto(url)
         return page
+
+    def _loaded(self, response: Any) -> None:
+        if response.status >= 400 and response.request.resource_type not in ("fetch", "xhr"):
+            self.failed_loads.append(f"{response.status} {response.url}")
 
     def screenshot(self, page: Any, name: str) -> None:
         """Saved for the README when `make screenshots` runs the tests, else not at all."""

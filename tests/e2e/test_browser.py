@@ -54,6 +54,8 @@ def put(app, item_id: str, data: dict, if_match: int | None = None) -> Any:
 def open_site(tab: Tab, app) -> Any:
     page = tab.open(app.state["global_url"] + "/")
     expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=15000)
+    page.wait_for_load_state("load")
+    assert not tab.failed_loads, f"the page's own resources failed: {tab.failed_loads}"  # assets, icon
     return page
 
 

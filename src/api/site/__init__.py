@@ -25,7 +25,8 @@ from .. import health
 
 # A cached directory is at most this old: a region added shows up in the page within a minute.
 DIRECTORY_MAX_AGE_SECONDS = 60
-ASSETS = {"site.js": "text/javascript; charset=utf-8", "site.css": "text/css; charset=utf-8"}
+ASSETS = {"site.js": "text/javascript; charset=utf-8", "site.css": "text/css; charset=utf-8",
+          "favicon.svg": "image/svg+xml"}
 PAGE = "index.html"
 
 

@@ -51,11 +51,12 @@ def test_the_page_may_call_only_its_own_origin_and_the_directorys_regions(api, w
     assert directives["default-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
 
 
-@pytest.mark.parametrize(("asset", "content_type"), [("site.js", "text/javascript"), ("site.css", "text/css")])
+@pytest.mark.parametrize(("asset", "content_type"), [("site.js", "text/javascript"), ("site.css", "text/css"),
+                                                     ("favicon.svg", "image/svg+xml")])
 def test_the_assets_are_served_with_their_types(api, asset, content_type):
     reply = api(http_event("GET", f"/site/{asset}", route="GET /site/{asset}"))
     assert reply.status == 200 and reply.headers["content-type"].startswith(content_type)
-    assert len(reply.raw_body) > 500
+    assert len(reply.raw_body) > 200
 
 
 @pytest.mark.parametrize("asset", ["index.html", "app.py", "..", "%2e%2e", "site.js.map", "__init__.py"])
