@@ -28,7 +28,8 @@ CHROMIUM_ARGS = [
     "--disable-default-apps", "--disable-domain-reliability", "--metrics-recording-only",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
 ]
-SCREENSHOTS = os.environ.get("SCREENSHOTS")  # `make screenshots` sets it to docs/images
+SCREENSHOTS = os.environ.get("SCREENSHOTS")
+NO_CHROMIUM = "no Chromium on this machine (apt-get install chromium, or CHROMIUM=<path>; CI installs it)"  # `make screenshots` sets it to docs/images
 
 
 def chromium_path() -> str | None:
@@ -56,7 +57,7 @@ def _loopback(url: str) -> bool:
 def browser() -> Iterator[Any]:
     executable = chromium_path()
     if executable is None:
-        pytest.skip("no Chromium on this machine (apt-get install chromium; CI installs it)")
+        pytest.skip(NO_CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser import Tab, browser, tab  # noqa: F401 - fixtures
+from tests.e2e.browser import NO_CHROMIUM, Tab, browser, chromium_path, tab  # noqa: F401 - fixtures
 from tests.e2e.conftest import http, rolled_out, wait_until
 
-pytestmark = pytest.mark.slow
+# Decided before any fixture runs: without a browser no local cloud is started for nothing.
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(chromium_path() is None, reason=NO_CHROMIUM)]
 REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-1")
 
 
