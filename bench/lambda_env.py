@@ -36,6 +36,7 @@ REGION, ACCOUNT = "eu-west-1", "123456789012"
 TABLE = "global-items"
 TOPIC = "bench-changes.fifo"
 REFS = {"TableName": TABLE, "Release": "bench", "ServiceState": "/global-backend/bench/service-state",
+        "SiteDirectoryParameter": "/global-backend/bench/site-directory",
         "ChangeTopic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC}"}
 AWS_SUBSEGMENT = re.compile(rb'"namespace":\s*"aws"')
 
