@@ -20,6 +20,8 @@ from localcloud.apigatewayv2 import RegionalApiServer
 from localcloud.apigatewayv2.wiring import ApiCatalog
 from localcloud.invocation import InvokeOutcome
 
+from tests.support.cors import cors_of
+
 from .conftest import ACCOUNT, unique
 
 REGION = "eu-west-1"
@@ -65,10 +67,6 @@ def call(server: RegionalApiServer, api_id: str, method: str, path: str,
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
         conn.close()
-
-
-def cors_of(headers: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k.startswith("access-control-")}
 
 
 def sam_template(cors: dict[str, Any] | None) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from localcloud.aws_endpoint import AwsEndpoint
 from localcloud.control_api import register_control
 from localcloud.faults import FaultBoard
 
+from tests.support.cors import cors_of
+
 from .conftest import NO_RETRY
 
 FOREIGN = "https://evil.example"
@@ -62,10 +64,6 @@ def send(endpoint: AwsEndpoint, method: str, path: str, body: bytes = b"",
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
         conn.close()
-
-
-def cors_of(headers: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k.startswith("access-control-")}
 
 
 def s3(endpoint: AwsEndpoint) -> Any:
