@@ -43,13 +43,19 @@ def local_origins(state: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(origins))
 
 
-def _api_endpoint(env: Environment) -> str | None:
-    """The region's deployed ApiEndpoint; None when it is not deployed or its region cannot be
-    asked (`globalctl params` offline still prints the rest, and a deploy would fail on its own)."""
-    try:
-        return aws.outputs_of(aws.describe_stack(env.stack_name, env.region)).get("ApiEndpoint")
-    except GlobalctlError:
-        return None
+def _api_endpoints(topology: Topology) -> list[str]:
+    """Every deployed region's ApiEndpoint. The first region that cannot be asked ends the look:
+    the others sit behind the same credentials and network, and each try costs its retries
+    (`globalctl params` offline still prints the rest; a deploy would fail on its own)."""
+    found = []
+    for env in topology.regions:
+        try:
+            url = aws.outputs_of(aws.describe_stack(env.stack_name, env.region)).get("ApiEndpoint")
+        except GlobalctlError:
+            break
+        if url:
+            found.append(url)
+    return found
 
 
 def region_parameters(topology: Topology, env: Environment, endpoints: Endpoints) -> dict[str, str]:
@@ -62,7 +68,7 @@ def region_parameters(topology: Topology, env: Environment, endpoints: Endpoints
         return {"SiteOrigins": ",".join(local_origins(endpoints.state))}
     domain = env.parameters.get("DomainName")
     origins = [f"https://{domain}"] if domain else []
-    origins += [_origin(url) for other in topology.regions if (url := _api_endpoint(other))]
+    origins += [_origin(url) for url in _api_endpoints(topology)]
     return {"SiteOrigins": ",".join(dict.fromkeys(origins))} if origins else {}
 
 
@@ -79,7 +85,7 @@ def directory(topology: Topology, endpoints: Endpoints, routed: Collection[str])
             info = state["regions"].get(env.name)
             url = info["api_url"] if info and info["region"] == env.region else None
         else:
-            url = _api_endpoint(env)
+            url = aws.outputs_of(aws.describe_stack(env.stack_name, env.region)).get("ApiEndpoint")
         if url:
             regions.append({"env": env.name, "region": env.region, "url": url.rstrip("/")})
     return {"global_url": _global_url(topology, state), "regions": regions}

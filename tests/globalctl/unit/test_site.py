@@ -65,12 +65,17 @@ def test_samconfigs_own_site_origins_always_win(shipped, monkeypatch):
     assert site.region_parameters(shipped, env, FakeEndpoints(LOCAL)) == {}
 
 
-def test_nothing_deployed_and_no_domain_adds_nothing_and_an_unreachable_region_is_left_out(shipped, monkeypatch):
+def test_nothing_deployed_and_no_domain_adds_nothing_and_an_unreachable_region_ends_the_look(shipped, monkeypatch):
     deployed(monkeypatch, {})
     assert site.region_parameters(shipped, shipped.env("euw1"), FakeEndpoints()) == {}
-    deployed(monkeypatch, {"eu-west-1": "down", "us-east-1": "https://b2.execute-api.us-east-1.amazonaws.com"})
+    asked: list[str] = []
+    deployed(monkeypatch, {"eu-west-1": "https://a1.execute-api.eu-west-1.amazonaws.com", "us-east-1": "down",
+                           "ap-southeast-1": "https://c3.execute-api.ap-southeast-1.amazonaws.com"})
+    describe = aws.describe_stack
+    monkeypatch.setattr(aws, "describe_stack", lambda name, region: (asked.append(region), describe(name, region))[1])
     assert site.region_parameters(shipped, shipped.env("euw1"), FakeEndpoints()) == {
-        "SiteOrigins": "https://b2.execute-api.us-east-1.amazonaws.com"}
+        "SiteOrigins": "https://a1.execute-api.eu-west-1.amazonaws.com"}
+    assert asked == ["eu-west-1", "us-east-1"]  # the first unreachable region ends the look: no retries wasted
 
 
 def test_the_directory_lists_only_routed_regions_with_the_urls_a_browser_can_reach(shipped, monkeypatch):
