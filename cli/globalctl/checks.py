@@ -80,12 +80,29 @@ def check_topology(topology: Topology) -> list[Finding]:
 
     if table:
         findings.extend(Finding(where, "mrsc", m) for m in mrsc_violations(topology))
+    if routing and regions:
+        findings.extend(Finding(where, "routing-policy", m) for m in routing_policy_problems(topology))
     if routing and routing.parameters.get("RoutingMode") == "latency-records":
         for env in regions:
             if not env.parameters.get("DomainName"):
                 add("latency-records", f"environment {env.name!r} has no DomainName: latency alias records "
                     "point at each region's custom domain")
     return findings
+
+
+def routing_policy_problems(topology: Topology) -> list[str]:
+    """The routing policy's impossible settings; then, if it has none, the client locations it
+    would leave without a healthy region while one is healthy (simulated)."""
+    from globalctl import routing_policy
+
+    routing = topology.routing
+    if routing is None:
+        return []
+    try:
+        policy = routing_policy.parse(routing.parameters, {env.name: env.region for env in topology.regions})
+    except routing_policy.PolicyConfigError as error:
+        return error.problems
+    return routing_policy.problems(policy) or routing_policy.unanswered(policy)
 
 
 def mrsc_violations(topology: Topology) -> list[str]:

@@ -120,6 +120,17 @@ def test_witness_must_not_be_a_replica(tmp_path):
          "environment 'euw1' has no DomainName: latency alias records"),
         (('template_file = "global/routing.yaml"\n', ''),
          "expected exactly one routing environment"),
+        # Routing policies: each impossible setting one line, then a simulated stranded location.
+        (("RoutingMode=traffic-policy", "RoutingMode=traffic-policy RoutingPolicy=failover FailoverChain=euw1"),
+         "routing-policy: FailoverChain: a chain of 1 fails over to nothing"),
+        (("RoutingMode=traffic-policy", "RoutingMode=traffic-policy RoutingPolicy=geolocation "
+          "GeoLocations=euw1:eu,use1:na"), "routing-policy: GeoDefault: geolocation needs a default"),
+        (("RoutingMode=traffic-policy", "RoutingMode=traffic-policy RoutingPolicy=geolocation "
+          "GeoLocations=euw1:eu+GB,use1:na+GB GeoDefault=use1"), "routing-policy: GeoLocations: GB is claimed by euw1 and use1"),
+        (("RoutingMode=traffic-policy", "RoutingMode=traffic-policy RoutingPolicy=weighted "
+          "RoutingWeights=euw1:0,use1:0,apse1:0"), "routing-policy: RoutingWeights: every weight is 0"),
+        (("RoutingMode=traffic-policy", "RoutingMode=traffic-policy RoutingPolicy=failover FailoverChain=euw1,use1"),
+         "routing-policy: with only ap-southeast-1 healthy, clients in af-south-1"),
     ],
 )
 def test_topology_mistakes_are_named(tmp_path, change, expected):
