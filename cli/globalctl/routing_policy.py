@@ -1,10 +1,10 @@
 """The routing policy a deployment chooses, read from the routing environment's parameters, checked,
 and rendered as a Route 53 traffic policy document.
 
-One rendering serves every consumer: what the routing stack deploys, what `globalctl validate`
-simulates with the local cloud's evaluator (the same code its global entry answers with), and
-what `globalctl traffic show` will explain. Every endpoint stays guarded by its region's health
-check, whatever the policy.
+One rendering is meant for every consumer: `globalctl validate` simulates it with the local
+cloud's evaluator (the same code its global entry answers with); the routing stack and
+`globalctl traffic` are to take it next (today the routing stack deploys latency only). Every
+endpoint stays guarded by its region's health check, whatever the policy.
 
 In samconfig (the routing environment's parameter_overrides):
 
