@@ -16,7 +16,7 @@ from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
-from globalctl import aws
+from globalctl import aws, regions
 from globalctl.endpoints import Endpoints
 from globalctl.exceptions import GlobalctlError
 from globalctl.topology import Environment, Topology
@@ -43,6 +43,11 @@ def local_origins(state: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(origins))
 
 
+def _api_endpoint(env: Environment) -> str | None:
+    api = regions.region_api(env)  # the rollout's own view of a region's deployed API
+    return api.endpoint if api is not None else None
+
+
 def _api_endpoints(topology: Topology) -> list[str]:
     """Every deployed region's ApiEndpoint. The first region that cannot be asked ends the look:
     the others sit behind the same credentials and network, and each try costs its retries
@@ -50,7 +55,7 @@ def _api_endpoints(topology: Topology) -> list[str]:
     found = []
     for env in topology.regions:
         try:
-            url = aws.outputs_of(aws.describe_stack(env.stack_name, env.region)).get("ApiEndpoint")
+            url = _api_endpoint(env)
         except GlobalctlError:
             break
         if url:
@@ -85,7 +90,7 @@ def directory(topology: Topology, endpoints: Endpoints, routed: Collection[str])
             info = state["regions"].get(env.name)
             url = info["api_url"] if info and info["region"] == env.region else None
         else:
-            url = aws.outputs_of(aws.describe_stack(env.stack_name, env.region)).get("ApiEndpoint")
+            url = _api_endpoint(env)
         if url:
             regions.append({"env": env.name, "region": env.region, "url": url.rstrip("/")})
     return {"global_url": _global_url(topology, state), "regions": regions}

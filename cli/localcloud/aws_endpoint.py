@@ -70,10 +70,10 @@ class AwsEndpoint:
         route = self._routes.get(name)
         request = Request(environ)
         if route is None:
-            response = _json(404, {"message": f"no such local control call: {name}"})
+            response = json_response(404, {"message": f"no such local control call: {name}"})
         elif route[1] is not None and request.method not in route[1]:
             allowed = ", ".join(sorted(route[1]))
-            response = _json(405, {"message": f"{request.method} is not allowed for {name}; use {allowed}"})
+            response = json_response(405, {"message": f"{request.method} is not allowed for {name}; use {allowed}"})
             response.headers["Allow"] = allowed
         else:
             response = route[0](request)
@@ -90,7 +90,8 @@ class AwsEndpoint:
             self._thread.join(timeout=10)
 
 
-def _json(status: int, body: Any) -> Response:
+def json_response(status: int, body: Any) -> Response:
+    """A JSON answer of the endpoint's own routes (control calls, their refusals)."""
     return Response(json.dumps(body), status, content_type="application/json")
 
 

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from werkzeug.wrappers import Request, Response
 
+from .aws_endpoint import json_response
 from .faults import KINDS, UnknownRegion
 from .route53 import latency
 
@@ -25,10 +26,6 @@ class NothingRouted(LookupError):
     """The name has no routing yet: the cloud's state, not the request, is what is missing."""
 
 
-def _json(status: int, body: Any) -> Response:
-    return Response(json.dumps(body), status, content_type="application/json")
-
-
 def _handler(work: Callable[[dict[str, Any]], Any]) -> Callable[[Request], Response]:
     def handle(request: Request) -> Response:
         try:
@@ -36,11 +33,11 @@ def _handler(work: Callable[[dict[str, Any]], Any]) -> Callable[[Request], Respo
             body = request.args.to_dict() if request.method == "GET" else json.loads(request.get_data() or b"{}")
             if not isinstance(body, dict):
                 raise BadControlRequest("the request body must be a JSON object")
-            return _json(200, work(body))
+            return json_response(200, work(body))
         except NothingRouted as error:
-            return _json(404, {"message": str(error)})
+            return json_response(404, {"message": str(error)})
         except (BadControlRequest, UnknownRegion, ValueError) as error:
-            return _json(400, {"message": str(error)})
+            return json_response(400, {"message": str(error)})
 
     return handle
 
