@@ -107,7 +107,9 @@ APP = textwrap.dedent('''
                 time.sleep(0.01)
             return {"seen": seen, "pid": os.getpid()}
         if action == "block":
-            Path(event["started"]).write_text(str(os.getpid()))
+            # Written whole, then renamed: the tests wait for the file to exist, then read the pid.
+            Path(event["started"] + ".tmp").write_text(str(os.getpid()))
+            os.replace(event["started"] + ".tmp", event["started"])
             released = _wait_for(event["release"], event.get("wait", 15))
             return {"released": released, "mark": MARK, "pid": os.getpid()}
         if action == "unserialisable":
