@@ -48,7 +48,7 @@ class Context:
                        if r.name not in leave_out}
             deployed = aws.stack_parameters(env.stack_name, env.region)
             return parameters.routing_parameters(self.topology, outputs, parameters.weights_from_deployed(deployed),
-                                                 leave_out=leave_out)
+                                                 leave_out=leave_out, deployed=deployed)
         from globalctl import site
         from globalctl.endpoints import Endpoints
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
+from globalctl import routing_policy
 from globalctl.exceptions import GlobalctlError, StackNotFoundError
 from globalctl.topology import Environment, Topology
 
@@ -22,12 +23,15 @@ def routing_parameters(
     outputs: Mapping[str, Mapping[str, str]],
     weights: Mapping[str, int] | None = None,
     leave_out: Collection[str] = (),
+    deployed: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """`outputs` maps each region env to its stack outputs; `weights` to 0-255 (0 = drained);
-    the region envs in `leave_out` are not routed."""
+    """`outputs` maps each region env to its stack outputs; `weights` to 0-255 (0 = drained), as
+    deployed; `deployed` is the routing stack's parameters, if it exists; the region envs in
+    `leave_out` are not routed."""
     routing = _required(topology.routing, "routing")
-    weights = weights or {}
     regions = tuple(env for env in topology.regions if env.name not in leave_out)
+    policy = _policy(routing, topology, regions)
+    weights = _live_weights(policy, routing, weights or {}, deployed)
     for env in regions:
         missing = [key for key in REGION_OUTPUTS if not outputs.get(env.name, {}).get(key)]
         if missing:
@@ -48,7 +52,40 @@ def routing_parameters(
         "Targets": ",".join(outputs[env.name]["RoutingTarget"] for env in regions),
         "TargetZoneIds": ",".join(outputs[env.name]["RoutingTargetHostedZoneId"] for env in regions),
         "Weights": ",".join(str(int(weights.get(env.name, DEFAULT_WEIGHT))) for env in regions),
+        **(routing_policy.rendered(policy, weights) if regions else {}),
     }
+
+
+def _policy(routing: Environment, topology: Topology, regions: tuple[Environment, ...]) -> routing_policy.Policy:
+    """The declared policy over the routed regions, refused whole if it cannot be deployed. A
+    region left out (one whose add failed) drops out of the chain, groups and locations."""
+    try:
+        problems = routing_policy.problems(
+            routing_policy.parse(routing.parameters, {env.name: env.region for env in topology.regions}))
+        policy = routing_policy.parse(routing.parameters, {env.name: env.region for env in regions})
+    except routing_policy.PolicyConfigError as error:
+        problems = error.problems
+    if routing.parameters.get("RoutingMode") == "latency-records" and not problems and policy.kind != "latency":
+        problems = [f"RoutingMode=latency-records routes by latency only; RoutingPolicy={policy.kind} needs "
+                    f"RoutingMode=traffic-policy"]
+    if problems:
+        raise GlobalctlError(f"the routing policy cannot be deployed: {'; '.join(problems)} (globalctl validate)")
+    return policy
+
+
+def _live_weights(policy: routing_policy.Policy, routing: Environment, weights: Mapping[str, int],
+                  deployed: Mapping[str, str] | None) -> dict[str, int]:
+    """The weights to route with. A drain or a traffic shift lives in the deployed Weights and
+    outlives a rollout; under the weighted policy a changed declaration (RoutingWeights in
+    samconfig, or a switch to the weighted policy) wins over them, as an edit of samconfig is
+    the newer decision."""
+    if policy.kind != "weighted":
+        return dict(weights)
+    declared_before = (deployed or {}).get("RoutingWeights") if (deployed or {}).get("RoutingPolicy") == "weighted" \
+        else None
+    if declared_before != routing.parameters.get("RoutingWeights", ""):
+        return dict(policy.weights)
+    return {env: weights.get(env, policy.weights.get(env, DEFAULT_WEIGHT)) for env in policy.regions}
 
 
 def weights_from_deployed(parameters: Mapping[str, str]) -> dict[str, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 
-from globalctl import aws
+from globalctl import aws, routing_policy
 from globalctl.endpoints import Endpoints, http
 from globalctl.exceptions import GlobalctlError
 from globalctl.parameters import DEFAULT_WEIGHT, weights_from_deployed
@@ -163,7 +163,8 @@ def _update_weights(stack_name: str, region: str, parameters: dict[str, str], en
                     current: dict[str, int]) -> bool:
     from botocore.exceptions import ClientError
 
-    given = {"Weights": ",".join(str(current.get(env, DEFAULT_WEIGHT)) for env in envs)}
+    given = {"Weights": ",".join(str(current.get(env, DEFAULT_WEIGHT)) for env in envs),
+             **_rendered_policy(parameters, envs, current)}
     cloudformation = aws.client("cloudformation", region)
     try:
         cloudformation.update_stack(
@@ -180,30 +181,57 @@ def _update_weights(stack_name: str, region: str, parameters: dict[str, str], en
     return True
 
 
-def wait_observed(topology: Topology, endpoints: Endpoints, env_name: str, drained: bool) -> float:
-    """Seconds until the routing answers as changed, seen from the region's own location.
+def _rendered_policy(parameters: dict[str, str], envs: list[str], weights: dict[str, int]) -> dict[str, str]:
+    """The traffic policy's rules re-rendered for the new weights, from the declaration the stack
+    carries (a drained region moves to the last resort; a shift changes the weighted items). A
+    stack deployed before routing policies existed has no such parameters and needs none."""
+    if "PolicyRules" not in parameters:
+        return {}
+    regions = dict(zip(envs, parameters.get("Regions", "").split(","), strict=False))
+    try:
+        policy = routing_policy.parse(parameters, regions)
+    except routing_policy.PolicyConfigError as error:
+        raise GlobalctlError(f"the deployed routing policy cannot be read: {error}") from None
+    return routing_policy.rendered(policy, weights)
 
-    On the local cloud the resolver is asked directly; on AWS, only DNS would tell, so the wait
-    is the record TTL (bounded)."""
+
+def wait_observed(topology: Topology, endpoints: Endpoints, env_name: str, drained: bool) -> float:
+    """Seconds until the routing answers as changed.
+
+    On the local cloud its resolver is asked from every client location it knows: drained, the
+    region answers nobody but as the last resort; restored, it is nobody's last resort any more
+    (whether it then answers anyone is the policy's business: a failover secondary answers no one
+    while the primary is up). On AWS only DNS would tell, so the wait is the record TTL (bounded)."""
     started = time.monotonic()
     region = topology.env(env_name).region
     if not endpoints.local:
         _, _, parameters = _routing(topology)
         time.sleep(min(int(parameters.get("RecordTtl", "60") or 60), MAX_TTL_WAIT_SECONDS))
         return time.monotonic() - started
+    from localcloud.route53.latency import known_regions
+
     name = _routing(topology)[2].get("RecordName", "")
     deadline = started + OBSERVE_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        answered = _local_resolve(endpoints, name, region)
-        if answered is not None and (answered != region) == drained:
+        answers = [_local_resolve(endpoints, name, location) for location in known_regions()]
+        if all(answer is not None for answer in answers) and all(
+                _as_changed(answer, region, drained) for answer in answers if answer is not None):
             return time.monotonic() - started
         time.sleep(0.2)
     raise GlobalctlError(f"{env_name}: the routing did not {'drain' if drained else 'restore'} it within "
                          f"{OBSERVE_TIMEOUT_SECONDS:.0f} s")
 
 
-def _local_resolve(endpoints: Endpoints, name: str, location: str) -> str | None:
+def _as_changed(answer: dict, region: str, drained: bool) -> bool:
+    last_resort = routing_policy.LAST_RESORT in answer.get("path", [])
+    if drained:
+        return answer.get("region") != region or last_resort
+    return not (last_resort and answer.get("region") == region)
+
+
+def _local_resolve(endpoints: Endpoints, name: str, location: str) -> dict | None:
+    """The local resolver's answer (region, rule path) for a client in `location`."""
     if endpoints.state is None:  # the local cloud went away: no answer, the caller's deadline decides
         return None
     answer = http("POST", f"{endpoints.state['endpoint']}/_localcloud/resolve", {"name": name, "from": location})
-    return (answer.json() or {}).get("region") if answer.status == 200 else None
+    return (answer.json() or {}) if answer.status == 200 else None

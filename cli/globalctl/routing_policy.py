@@ -23,6 +23,7 @@ of GeoLocations are groups; GeoDefault names a group or `all` (latency over ever
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -195,84 +196,112 @@ def _claimed_twice(locations: Mapping[str, tuple[Location, ...]]) -> list[str]:
             for location, keys in owners.items() if len(keys) > 1]
 
 
-def document(policy: Policy, targets: Mapping[str, str], health_checks: Mapping[str, str],
-             serving: Iterable[str] | None = None) -> dict[str, Any]:
-    """The traffic policy document: `targets` maps each region env to the value clients get,
-    `health_checks` to its health check id; envs not in `serving` (drained) are left out, as the
-    routing stack leaves a weight-0 region out of every rule."""
-    on = [env for env in policy.regions if serving is None or env in set(serving)]
-    endpoints = {env: {"Type": "value", "Value": targets[env], "Region": policy.regions[env]} for env in on}
-    rules: dict[str, Any] = {}
+GUARD = "guard-{}"
+START = "start"
+LAST_RESORT = "drained-last-resort"
 
-    def guarded(env: str) -> dict[str, Any]:
-        return {"EndpointReference": env, "HealthCheck": health_checks[env], "EvaluateTargetHealth": True}
 
-    def latency_rule(rule_id: str, members: Iterable[str]) -> str | None:
-        regions = [{"Region": policy.regions[env], **guarded(env)} for env in members if env in endpoints]
-        if not regions:
-            return None
-        rules[rule_id] = {"RuleType": "latency", "Regions": regions}
-        return rule_id
+def guard_rule(env: str, health_check: str) -> dict[str, Any]:
+    """The one place a region's health check appears: a failover rule whose both sides are the
+    region's endpoint under its health check, so a reference to it is healthy exactly while the
+    region is. The routing stack writes these itself (it alone knows the health check ids); the
+    rendered rules reference them by name."""
+    side = {"EndpointReference": env, "HealthCheck": health_check}
+    return {"RuleType": "failover", "Primary": dict(side), "Secondary": dict(side)}
 
-    start: str | None
+
+def _ref(rule_id: str) -> dict[str, Any]:
+    return {"RuleReference": rule_id, "EvaluateTargetHealth": True}
+
+
+def _guarded(env: str) -> dict[str, Any]:
+    return _ref(GUARD.format(env))
+
+
+def live_weights(policy: Policy, weights: Mapping[str, int] | None) -> dict[str, int]:
+    """Each region's weight as routed: the deployed (or given) weights, 0 meaning drained; under
+    the weighted policy the declared weights where none is given."""
+    declared = policy.weights if policy.kind == "weighted" else {}
+    return {env: int((weights or {}).get(env, declared.get(env, 1))) for env in policy.regions}
+
+
+def rules(policy: Policy, weights: Mapping[str, int] | None = None) -> tuple[str, dict[str, Any]]:
+    """The start rule's id and the policy's rules, every region reached through its guard rule.
+
+    A region of weight 0 is drained, and drained means the same under every policy: it takes no
+    client while a serving region can (the policy is rendered over the serving regions only), and
+    is the last resort when none can (a failover to the nearest drained region), because a region
+    that is merely drained is better than no answer at all."""
+    live = live_weights(policy, weights)
+    on = [env for env in policy.regions if live[env] > 0]
+    drained = [env for env in policy.regions if live[env] == 0]
+    found: dict[str, Any] = {}
     if policy.kind == "latency":
-        start = latency_rule("nearest-healthy-region", on)
+        body = _latency_rule(found, "nearest-healthy-region", policy, on)
     elif policy.kind == "weighted":
-        items = [{"Weight": policy.weights.get(env, 0), **guarded(env)} for env in on if policy.weights.get(env, 0)]
-        rules["weighted-regions"] = {"RuleType": "weighted", "Items": items}
-        start = "weighted-regions" if items else None
+        found["weighted-regions"] = {"RuleType": "weighted",
+                                     "Items": [{"Weight": live[env], **_guarded(env)} for env in on]}
+        body = "weighted-regions" if on else None
     elif policy.kind == "failover":
-        start = _failover_rules(rules, [env for env in policy.chain if env in endpoints], guarded)
+        body = _failover_rules(found, [env for env in policy.chain if env in on])
     else:
-        start = _geo_rule(policy, rules, endpoints, guarded, latency_rule)
-    doc: dict[str, Any] = {"AWSPolicyFormatVersion": "2015-10-01", "RecordType": "CNAME", "Endpoints": endpoints}
-    if start is None:
-        raise PolicyConfigError([f"the {policy.kind} policy routes no serving region"])
-    doc["StartRule"] = start
-    doc["Rules"] = rules
-    return doc
+        body = _geo_rule(policy, found, on)
+    if not drained:
+        if body is None:
+            raise PolicyConfigError([f"the {policy.kind} policy routes no region"])
+        return body, found
+    last = _latency_rule(found, LAST_RESORT, policy, drained)
+    if body is None:
+        return str(last), found
+    found[START] = {"RuleType": "failover", "Primary": _ref(body), "Secondary": _ref(str(last))}
+    return START, found
 
 
-def _failover_rules(rules: dict[str, Any], chain: list[str], guarded: Any) -> str | None:
-    """A chain a, b, c as failover rules: a, else (b, else c); each link guarded by its health check."""
+def _latency_rule(found: dict[str, Any], rule_id: str, policy: Policy, members: Iterable[str]) -> str | None:
+    regions = [{"Region": policy.regions[env], **_guarded(env)} for env in members]
+    if not regions:
+        return None
+    found[rule_id] = {"RuleType": "latency", "Regions": regions}
+    return rule_id
+
+
+def _failover_rules(found: dict[str, Any], chain: list[str]) -> str | None:
+    """A chain a, b, c as failover rules: a, else (b, else c)."""
     if not chain:
         return None
-    if len(chain) == 1:  # the others are drained: a one-entry failover rule still keeps its guard
-        rules["failover-1"] = {"RuleType": "failover", "Primary": guarded(chain[0]), "Secondary": guarded(chain[0])}
-        return "failover-1"
+    if len(chain) == 1:  # the rest of the chain is drained
+        return GUARD.format(chain[0])
     for index in range(len(chain) - 1, 0, -1):
-        rule_id = f"failover-{index}"
         later = f"failover-{index + 1}"
-        secondary = ({"RuleReference": later, "EvaluateTargetHealth": True} if later in rules
-                     else guarded(chain[index]))
-        rules[rule_id] = {"RuleType": "failover", "Primary": guarded(chain[index - 1]), "Secondary": secondary}
+        found[f"failover-{index}"] = {"RuleType": "failover", "Primary": _guarded(chain[index - 1]),
+                                      "Secondary": _ref(later) if later in found else _guarded(chain[index])}
     return "failover-1"
 
 
-def _geo_rule(policy: Policy, rules: dict[str, Any], endpoints: Mapping[str, Any], guarded: Any,
-              latency_rule: Any) -> str | None:
-    locations = []
-
+def _geo_rule(policy: Policy, found: dict[str, Any], on: list[str]) -> str | None:
     def target(key: str) -> dict[str, Any] | None:
         if policy.kind == "geolocation":
-            return guarded(key) if key in endpoints else None
-        members = list(policy.regions) if key == ALL else policy.groups.get(key, ())
-        rule_id = latency_rule(f"group-{key}", members)
-        return {"RuleReference": rule_id, "EvaluateTargetHealth": True} if rule_id else None
+            return _guarded(key) if key in on else None
+        members = [env for env in (policy.regions if key == ALL else policy.groups.get(key, ())) if env in on]
+        rule_id = _latency_rule(found, f"group-{key}", policy, members)
+        return _ref(rule_id) if rule_id else None
 
     def default_target(key: str) -> dict[str, Any] | None:
         """Plain geolocation's default region, else the nearest healthy one: a location whose region
         is down falls back to the default (Route 53 tries the broader matches in turn), and a
         default that is down too must still leave its clients a healthy region."""
-        preferred, anywhere = target(key), latency_rule("nearest-healthy-region", list(policy.regions))
-        if policy.kind != "geolocation" or anywhere is None:
+        preferred = target(key)
+        if policy.kind != "geolocation":
             return preferred
-        fallback = {"RuleReference": anywhere, "EvaluateTargetHealth": True}
+        anywhere = _latency_rule(found, "nearest-healthy-region", policy, on)
+        if anywhere is None:
+            return preferred
         if preferred is None:
-            return fallback
-        rules["default-region"] = {"RuleType": "failover", "Primary": preferred, "Secondary": fallback}
-        return {"RuleReference": "default-region", "EvaluateTargetHealth": True}
+            return _ref(anywhere)
+        found["default-region"] = {"RuleType": "failover", "Primary": preferred, "Secondary": _ref(anywhere)}
+        return _ref("default-region")
 
+    locations = []
     for key, where in policy.locations.items():
         routed = target(key)
         if routed is not None:
@@ -282,8 +311,30 @@ def _geo_rule(policy: Policy, rules: dict[str, Any], endpoints: Mapping[str, Any
         locations.append({"IsDefault": True, **default})
     if not locations:
         return None
-    rules["by-location"] = {"RuleType": "geo", "Locations": locations}
+    found["by-location"] = {"RuleType": "geo", "Locations": locations}
     return "by-location"
+
+
+def document(policy: Policy, targets: Mapping[str, str], health_checks: Mapping[str, str],
+             weights: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """The whole traffic policy document, as the routing stack assembles it: an endpoint and a
+    guard rule for every region (drained ones too: they are the last resort), then the rules.
+    `targets` maps each region env to the value clients get, `health_checks` to its check's id."""
+    start, policy_rules = rules(policy, weights)
+    return {
+        "AWSPolicyFormatVersion": "2015-10-01", "RecordType": "CNAME", "StartRule": start,
+        "Endpoints": {env: {"Type": "value", "Value": targets[env]} for env in policy.regions},
+        "Rules": {**{GUARD.format(env): guard_rule(env, health_checks[env]) for env in policy.regions},
+                  **policy_rules},
+    }
+
+
+def rendered(policy: Policy, weights: Mapping[str, int] | None = None) -> dict[str, str]:
+    """The routing stack's PolicyStart and PolicyRules parameters: the rules as JSON members, to be
+    placed after the guard rules the stack writes."""
+    start, policy_rules = rules(policy, weights)
+    text = json.dumps(policy_rules, separators=(",", ":"))
+    return {"PolicyStart": start, "PolicyRules": text[1:-1]}
 
 
 def unanswered(policy: Policy) -> list[str]:
@@ -297,7 +348,8 @@ def unanswered(policy: Policy) -> list[str]:
     from localcloud.route53.policy import evaluate
 
     envs = list(policy.regions)
-    doc = document(policy, {env: f"{env}.policy.invalid" for env in envs}, {env: env for env in envs})
+    doc = document(policy, {env: f"{env}.{region}.policy.invalid" for env, region in policy.regions.items()},
+                   {env: env for env in envs})
     found = []
     for healthy in [set(envs), *({env} for env in envs)]:
         stranded = []

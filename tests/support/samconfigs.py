@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def samconfig_text(regions: dict[str, str], table_overrides: str = "TableName=global-items",
-                   region_overrides: str = "TableName=global-items") -> str:
+                   region_overrides: str = "TableName=global-items", routing_overrides: str = "") -> str:
     return "version = 0.1\n" + f'''
 [table.deploy.parameters]
 stack_name = "app-table"
@@ -22,4 +22,4 @@ parameter_overrides = "{region_overrides}"
 stack_name = "app-routing"
 region = "us-east-1"
 template_file = "global/routing.yaml"
-'''
+''' + (f'parameter_overrides = "{routing_overrides}"\n' if routing_overrides else "")

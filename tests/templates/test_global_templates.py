@@ -8,10 +8,14 @@ import json
 
 import pytest
 
-from globalctl import parameters
+from globalctl import parameters, routing_policy
+from globalctl import topology as topo
 from globalctl.checks import MAX_REGIONS
 from tests.templates.cfn_eval import Renderer, load_template
 from tests.support import ROOT
+from localcloud.route53.policy import validate
+from tests.support.policies import POLICIES, REGIONS, overrides
+from tests.support.samconfigs import samconfig_text
 from tests.templates.conftest import fake_outputs
 
 
@@ -59,7 +63,9 @@ def test_strong_table_has_no_ttl_and_keeps_the_mode(table_template):
 
 
 def _routing(routing_template, topology, weights=None, mode="traffic-policy", with_domain=False):
-    params = parameters.routing_parameters(topology, fake_outputs(topology, with_domain), weights)
+    # Deployed before with the same declaration: the weights given are the live ones.
+    params = parameters.routing_parameters(topology, fake_outputs(topology, with_domain), weights,
+                                           deployed=topology.routing.parameters)
     params["RoutingMode"] = mode
     return Renderer(routing_template, params).resources()
 
@@ -83,30 +89,68 @@ def _policy_document(resources) -> dict:
 def test_traffic_policy_is_a_latency_rule_over_every_region_guarded_by_health(routing_template, four_regions):
     resources = _routing(routing_template, four_regions)
     doc = _policy_document(resources)
-    assert doc["AWSPolicyFormatVersion"] == "2015-10-01"
+    assert doc["AWSPolicyFormatVersion"] == "2015-10-01" and validate(doc) == []
     rule = doc["Rules"][doc["StartRule"]]
     assert rule["RuleType"] == "latency"
-    assert [(e["Region"], e["EndpointReference"], e["HealthCheck"]) for e in rule["Regions"]] == [
-        (env.region, env.name, f"<Ref HealthCheck{i}>") for i, env in enumerate(four_regions.regions)
-    ]
+    assert [(e["Region"], e["RuleReference"]) for e in rule["Regions"]] == [
+        (env.region, f"guard-{env.name}") for env in four_regions.regions]
+    for i, env in enumerate(four_regions.regions):
+        guard = doc["Rules"][f"guard-{env.name}"]
+        assert guard["Primary"] == guard["Secondary"] == {"EndpointReference": env.name,
+                                                          "HealthCheck": f"<Ref HealthCheck{i}>"}
     assert doc["Endpoints"]["euc1"] == {"Type": "value", "Value": "api3.execute-api.eu-central-1.amazonaws.com"}
     instance = resources["TrafficPolicyInstance"]["Properties"]
     assert instance["Name"] == "api.global-backend.example."
     assert not any(v["Type"] == "AWS::Route53::RecordSet" for v in resources.values())
 
 
-def test_a_drained_region_leaves_the_policy_but_keeps_its_health_check(routing_template, four_regions):
+def _policy_topology(tmp_path, size: int, params: dict[str, str]) -> topo.Topology:
+    config = tmp_path / "samconfig.toml"
+    config.write_text(samconfig_text(REGIONS[size], routing_overrides=overrides(params)))
+    return topo.load(config)
+
+
+@pytest.mark.parametrize("size", [3, 5])
+@pytest.mark.parametrize("kind", sorted(POLICIES[3]))
+@pytest.mark.parametrize("drained", [None, "use1"], ids=["all serving", "use1 drained"])
+def test_every_policy_deploys_as_globalctl_renders_it(routing_template, tmp_path, size, kind, drained):
+    """The stack's document (its endpoints and guard rules, then globalctl's rules) is the
+    document globalctl simulates, for every policy, drained or not; Route 53's rules accept it."""
+    topology = _policy_topology(tmp_path, size, POLICIES[size][kind])
+    weights = {drained: 0} if drained else None
+    doc = _policy_document(_routing(routing_template, topology, weights))
+    assert validate(doc) == []
+    policy = routing_policy.parse(topology.routing.parameters, {e.name: e.region for e in topology.regions})
+    outputs = fake_outputs(topology)
+    expected = routing_policy.document(
+        policy, {e.name: outputs[e.name]["RoutingTarget"] for e in topology.regions},
+        {e.name: f"<Ref HealthCheck{i}>" for i, e in enumerate(topology.regions)},
+        {drained: 0} if drained else None)
+    assert doc == expected
+
+
+def test_a_drained_region_is_the_last_resort_and_keeps_its_health_check(routing_template, four_regions):
     resources = _routing(routing_template, four_regions, weights={"use1": 0})
-    rule = _policy_document(resources)["Rules"]["nearest-healthy-region"]
-    assert [e["EndpointReference"] for e in rule["Regions"]] == ["euw1", "apse1", "euc1"]
-    assert "use1" not in _policy_document(resources)["Endpoints"]
-    assert "HealthCheck1" in resources
+    doc = _policy_document(resources)
+    start = doc["Rules"][doc["StartRule"]]
+    assert start["RuleType"] == "failover"
+    serving = doc["Rules"][start["Primary"]["RuleReference"]]["Regions"]
+    assert [e["RuleReference"] for e in serving] == ["guard-euw1", "guard-apse1", "guard-euc1"]
+    last = doc["Rules"][start["Secondary"]["RuleReference"]]["Regions"]
+    assert [e["RuleReference"] for e in last] == ["guard-use1"]
+    assert "use1" in doc["Endpoints"] and "HealthCheck1" in resources
 
 
-def test_the_first_region_drained_still_renders_valid_json(routing_template, shipped):
-    resources = _routing(routing_template, shipped, weights={"euw1": 0, "use1": 0})
-    rule = _policy_document(resources)["Rules"]["nearest-healthy-region"]
-    assert [e["EndpointReference"] for e in rule["Regions"]] == ["apse1"]
+def test_records_mode_refuses_a_policy_it_cannot_express(tmp_path):
+    topology = _policy_topology(tmp_path, 3, {**POLICIES[3]["failover"], "RoutingMode": "latency-records"})
+    with pytest.raises(Exception, match="latency-records routes by latency only; RoutingPolicy=failover"):
+        parameters.routing_parameters(topology, fake_outputs(topology))
+
+
+def test_an_impossible_policy_is_refused_before_any_deploy(tmp_path):
+    topology = _policy_topology(tmp_path, 3, {"RoutingPolicy": "failover", "FailoverChain": "euw1"})
+    with pytest.raises(Exception, match="FailoverChain: a chain of 1 fails over to nothing"):
+        parameters.routing_parameters(topology, fake_outputs(topology))
 
 
 def test_latency_records_alias_each_region_with_its_health_check(routing_template, four_regions):

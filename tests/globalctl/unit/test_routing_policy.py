@@ -4,6 +4,7 @@ then answers clients with."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
 
@@ -12,26 +13,15 @@ import pytest
 from globalctl import routing_policy as rp
 from localcloud.route53.policy import evaluate, validate
 
-THREE = {"euw1": "eu-west-1", "use1": "us-east-1", "apse1": "ap-southeast-1"}
-FIVE = {"euw1": "eu-west-1", "euc1": "eu-central-1", "use1": "us-east-1", "usw2": "us-west-2",
-        "apse1": "ap-southeast-1"}
-EU_FIRST = {"RoutingPolicy": "geolocation-latency", "LatencyGroups": "eu:euw1+euc1,us:use1+usw2",
-            "GeoLocations": "eu:eu,us:na", "GeoDefault": "all"}
-CONFIGS = {
-    "latency": {},
-    "geolocation": {"RoutingPolicy": "geolocation", "GeoLocations": "euw1:eu+GB,use1:na+sa,apse1:as+oc",
-                    "GeoDefault": "use1"},
-    "weighted": {"RoutingPolicy": "weighted", "RoutingWeights": "euw1:60,use1:30,apse1:10"},
-    "failover": {"RoutingPolicy": "failover", "FailoverChain": "euw1,use1,apse1"},
-    "geolocation-latency": {"RoutingPolicy": "geolocation-latency", "LatencyGroups": "eu:euw1,rest:use1+apse1",
-                            "GeoLocations": "eu:eu", "GeoDefault": "all"},
-}
+from tests.support.policies import EU_FIRST, FIVE, POLICIES, THREE
+
+CONFIGS = POLICIES[3]
 
 
-def doc(params: dict, regions: dict = THREE, serving=None) -> dict:
+def doc(params: dict, regions: dict = THREE, weights=None) -> dict:
     policy = rp.parse(params, regions)
-    return rp.document(policy, {env: f"{env}.example" for env in regions}, {env: f"hc-{env}" for env in regions},
-                       serving)
+    return rp.document(policy, {env: f"{env}.{region}.example" for env, region in regions.items()},
+                       {env: f"hc-{env}" for env in regions}, weights)
 
 
 def served(document: dict, client: str, healthy=None, rng=None) -> str | None:
@@ -42,21 +32,24 @@ def served(document: dict, client: str, healthy=None, rng=None) -> str | None:
 @pytest.mark.parametrize("kind", sorted(CONFIGS))
 @pytest.mark.parametrize("regions", [THREE, FIVE], ids=["3 regions", "5 regions"])
 def test_every_policy_renders_a_valid_document_with_every_endpoint_guarded(kind, regions):
-    params = dict(CONFIGS[kind])
-    if regions is FIVE and kind != "latency":  # the same shape over five regions
-        params = {"geolocation": {**params, "GeoLocations": "euw1:eu+GB,euc1:DE,use1:na,usw2:sa,apse1:as+oc"},
-                  "weighted": {**params, "RoutingWeights": "euw1:20,euc1:20,use1:20,usw2:20,apse1:20"},
-                  "failover": {**params, "FailoverChain": "euw1,euc1,use1,usw2,apse1"},
-                  "geolocation-latency": EU_FIRST}[kind]
+    params = POLICIES[len(regions)][kind]
     document = doc(params, regions)
     assert validate(document) == []
     assert rp.problems(rp.parse(params, regions)) == [] and rp.unanswered(rp.parse(params, regions)) == []
-    entries = [entry for rule in document["Rules"].values()
-               for entry in [*rule.get("Regions", []), *rule.get("Items", []), *rule.get("Locations", []),
-                             *[rule[k] for k in ("Primary", "Secondary") if k in rule]]
-               if "EndpointReference" in entry]
-    assert entries and all(entry["HealthCheck"] == f"hc-{entry['EndpointReference']}" for entry in entries)
-    assert {entry["EndpointReference"] for entry in entries} == set(regions)  # every region can serve
+    entries = [entry for rule in document["Rules"].values() for entry in _entries(rule)]
+    endpoints = [entry for entry in entries if "EndpointReference" in entry]
+    # An endpoint appears only in its region's guard rule, under its health check ...
+    assert endpoints and all(entry["HealthCheck"] == f"hc-{entry['EndpointReference']}" for entry in endpoints)
+    assert {rule_id for rule_id, rule in document["Rules"].items() if any(e in endpoints for e in _entries(rule))} \
+        == {f"guard-{env}" for env in regions}
+    # ... and the policy reaches every region through it.
+    assert {entry["RuleReference"] for entry in entries if entry.get("RuleReference", "").startswith("guard-")} \
+        == {f"guard-{env}" for env in regions}
+
+
+def _entries(rule: dict) -> list[dict]:
+    return [*rule.get("Regions", []), *rule.get("Items", []), *rule.get("Locations", []),
+            *[rule[k] for k in ("Primary", "Secondary") if k in rule]]
 
 
 def test_geolocation_sends_a_country_before_its_continent_and_falls_back_to_the_default_then_the_nearest():
@@ -94,11 +87,23 @@ def test_an_eu_group_never_sends_eu_clients_to_the_us_while_an_eu_region_is_heal
     assert served(document, "us-west-1") == "us-west-2" and served(document, "ap-northeast-1") == "ap-southeast-1"
 
 
-def test_a_drained_region_is_in_no_rule_and_its_clients_go_where_the_policy_sends_them_next():
-    for kind, params in CONFIGS.items():
-        document = doc(params, serving=["use1", "apse1"])
-        assert "euw1" not in document["Endpoints"], kind
-        assert served(document, "eu-west-2") in ("us-east-1", "ap-southeast-1"), kind
+@pytest.mark.parametrize("kind", sorted(CONFIGS))
+def test_a_drained_region_takes_no_client_while_another_can_and_is_the_last_resort(kind):
+    document = doc(CONFIGS[kind], weights={"euw1": 0})
+    assert validate(document) == []
+    for client in ("eu-west-1", "eu-west-2", "us-east-1", "ap-southeast-2"):
+        assert served(document, client) in ("us-east-1", "ap-southeast-1"), (kind, client)
+        assert served(document, client, {"euw1", "apse1"}) == "ap-southeast-1", (kind, client)
+        assert served(document, client, {"euw1"}) == "eu-west-1", (kind, client)  # nothing else can
+
+
+def test_rendered_parameters_are_the_rules_the_stack_places_after_its_guards():
+    policy = rp.parse(CONFIGS["geolocation-latency"], THREE)
+    given = rp.rendered(policy, {"use1": 0})
+    document = doc(CONFIGS["geolocation-latency"], weights={"use1": 0})
+    assert given["PolicyStart"] == document["StartRule"] == "start"
+    assert json.loads("{" + given["PolicyRules"] + "}") == {
+        rule_id: rule for rule_id, rule in document["Rules"].items() if not rule_id.startswith("guard-")}
 
 
 @pytest.mark.parametrize(("params", "expected"), [
@@ -148,8 +153,6 @@ def test_na_the_continent_and_na_the_country_are_told_apart_by_case():
     # The default is a group, not every region: with only eu-west-1 up, the rest of the world is stranded.
     ({"RoutingPolicy": "geolocation-latency", "LatencyGroups": "eu:euw1,rest:use1+apse1", "GeoLocations": "eu:eu",
       "GeoDefault": "rest"}, "with only eu-west-1 healthy"),
-    # A weight of 0 is a region no client reaches, even when it is the only one up.
-    ({"RoutingPolicy": "weighted", "RoutingWeights": "euw1:1,use1:1,apse1:0"}, "with only ap-southeast-1 healthy"),
 ])
 def test_a_policy_leaving_clients_without_a_healthy_region_while_one_is_healthy_is_found(params, stranded_while):
     found = rp.unanswered(rp.parse(params, THREE))
