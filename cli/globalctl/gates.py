@@ -112,11 +112,17 @@ def describe_alarms(region: str, names: list[str]) -> list[dict]:
 def alarms_quiet(api: RegionApi, bake_seconds: float) -> int:
     """No alarm of the region in ALARM from now through the bake time; how many were watched.
     The first one in ALARM fails the gate at once, with the alarm's name and CloudWatch's reason."""
-    if not api.alarms:
+    return alarms_quiet_all([api], bake_seconds)
+
+
+def alarms_quiet_all(apis: list[RegionApi], bake_seconds: float) -> int:
+    """alarms_quiet over several regions at once (a traffic shift touches every serving region)."""
+    watched = [api for api in apis if api.alarms]
+    if not watched:
         return 0
     deadline = time.monotonic() + bake_seconds
     while True:
-        found = describe_alarms(api.region, api.alarms)
+        found = [alarm for api in watched for alarm in describe_alarms(api.region, api.alarms)]
         firing = [a for a in found if a.get("StateValue") == "ALARM"]
         if firing:
             raise GateFailed("alarms", "; ".join(f"{a['AlarmName']} in ALARM: {a.get('StateReason') or 'no reason'}"

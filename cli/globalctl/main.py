@@ -20,6 +20,7 @@ from globalctl.commands.plan import plan
 from globalctl.commands.region import app as region_app
 from globalctl.commands.rollout import rollback, rollout
 from globalctl.commands.status import status
+from globalctl.commands.traffic import app as traffic_app
 from globalctl.commands.validate import validate
 from globalctl.errors import OneLineUsage
 
@@ -64,6 +65,7 @@ app.command()(status)
 app.add_typer(failover_app, name="failover")
 app.add_typer(lease_app, name="lease")
 app.add_typer(region_app, name="region")
+app.add_typer(traffic_app, name="traffic")
 app.command()(destroy)
 app.command()(drill)
 local.register(app)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from globalctl import aws, parameters, regions, routing, stacks, tables
+from globalctl import aws, regions, routing, stacks, tables
 from globalctl.context import Context
 from globalctl.endpoints import Endpoints
 from globalctl.exceptions import GlobalctlError, UsageError
@@ -182,7 +182,7 @@ def undo(context: Context, env_name: str, say: Say) -> None:
             say(f"{env.name}: routed again")
             _deploy_routing(context, frozenset())
         say(f"{env.name}: serving again")
-        routing.set_weight(context.topology, env.name, parameters.DEFAULT_WEIGHT)
+        routing.set_weight(context.topology, env.name, routing.serving_weight(context.topology, env.name))
         routing.wait_observed(context.topology, Endpoints(context.config_path), env.name, drained=False)
     retirement.status = "undone"
     records.save(retirement)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 
 from globalctl import aws, routing_policy
 from globalctl.endpoints import Endpoints, http
@@ -27,7 +28,7 @@ class RoutingMissing(GlobalctlError):
     """Draining needs the routing stack, and it is not deployed."""
 
 
-def _routing(topology: Topology) -> tuple[str, str, dict[str, str]]:
+def routing_stack(topology: Topology) -> tuple[str, str, dict[str, str]]:
     routing = topology.routing
     if routing is None:
         raise RoutingMissing("samconfig has no routing environment (template_file = \"global/routing.yaml\")")
@@ -42,7 +43,7 @@ def _routing(topology: Topology) -> tuple[str, str, dict[str, str]]:
 def weights(topology: Topology) -> dict[str, int]:
     """Each routed region env's deployed weight. A region env the deployed routing does not route
     yet (one being added) is left out: it serves nobody, drained or not."""
-    _, _, parameters = _routing(topology)
+    _, _, parameters = routing_stack(topology)
     deployed = weights_from_deployed(parameters)
     return {env.name: deployed[env.name] for env in topology.regions if env.name in deployed}
 
@@ -62,8 +63,27 @@ def serving_ready(topology: Topology) -> dict[str, bool]:
 
 def set_weight(topology: Topology, env_name: str, weight: int) -> bool:
     """Set one region's weight; False when it already had it. Concurrent calls share updates."""
-    topology.env(env_name)
-    return _BATCHER.submit(topology, env_name, weight)
+    return set_weights(topology, {env_name: weight})
+
+
+def set_weights(topology: Topology, weights: Mapping[str, int]) -> bool:
+    """Set several regions' weights in one routing update (the raised ones first, so lowering
+    others to 0 never looks like draining every region); False when none changed."""
+    for env_name in weights:
+        topology.env(env_name)
+    ordered = sorted(weights.items(), key=lambda item: item[1] == 0)
+    return _BATCHER.submit(topology, [_Change(env, weight) for env, weight in ordered])
+
+
+def serving_weight(topology: Topology, env_name: str) -> int:
+    """The weight a restored region gets back: its declared weight under the weighted policy
+    (RoutingWeights, as the routing stack carries it), else the plain serving weight."""
+    _, _, parameters = routing_stack(topology)
+    if parameters.get("RoutingPolicy") == "weighted":
+        declared = dict(pair.split(":", 1) for pair in parameters.get("RoutingWeights", "").split(",") if ":" in pair)
+        if declared.get(env_name, "").isdigit() and int(declared[env_name]) > 0:
+            return int(declared[env_name])
+    return DEFAULT_WEIGHT
 
 
 class _WeightBatch:
@@ -80,14 +100,13 @@ class _WeightBatch:
         self._queue: list[_Change] = []
         self._leading = False
 
-    def submit(self, topology: Topology, env_name: str, weight: int) -> bool:
-        change = _Change(env_name, weight)
+    def submit(self, topology: Topology, changes: list[_Change]) -> bool:
         with self._cond:
-            self._queue.append(change)
-            while not change.done and self._leading:
+            self._queue.extend(changes)
+            while not all(change.done for change in changes) and self._leading:
                 self._cond.wait()
-            if change.done:
-                return change.outcome()
+            if all(change.done for change in changes):
+                return _outcome(changes)
             self._leading = True
         try:
             while True:
@@ -102,7 +121,11 @@ class _WeightBatch:
             with self._cond:
                 self._leading = False
                 self._cond.notify_all()
-        return change.outcome()
+        return _outcome(changes)
+
+
+def _outcome(changes: list[_Change]) -> bool:
+    return any([change.outcome() for change in changes])
 
 
 class _Change:
@@ -127,7 +150,7 @@ _BATCHER = _WeightBatch()
 def _apply(topology: Topology, batch: list[_Change]) -> None:
     """One routing-stack update for every acceptable change of the batch; every change settled."""
     try:
-        stack_name, region, parameters = _routing(topology)
+        stack_name, region, parameters = routing_stack(topology)
         current = weights(topology)
     except BaseException as error:  # noqa: BLE001 - handed to every caller, none is lost
         for change in batch:
@@ -205,12 +228,12 @@ def wait_observed(topology: Topology, endpoints: Endpoints, env_name: str, drain
     started = time.monotonic()
     region = topology.env(env_name).region
     if not endpoints.local:
-        _, _, parameters = _routing(topology)
+        _, _, parameters = routing_stack(topology)
         time.sleep(min(int(parameters.get("RecordTtl", "60") or 60), MAX_TTL_WAIT_SECONDS))
         return time.monotonic() - started
     from localcloud.route53.latency import known_regions
 
-    name = _routing(topology)[2].get("RecordName", "")
+    name = routing_stack(topology)[2].get("RecordName", "")
     deadline = started + OBSERVE_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         answers = [_local_resolve(endpoints, name, location) for location in known_regions()]

@@ -21,7 +21,7 @@ app = typer.Typer(help="Take a region out of the global routing (drain) or put i
                   no_args_is_help=True)
 
 
-def _region_env(context: Context, env_name: str) -> Any:
+def region_env(context: Context, env_name: str) -> Any:
     env = context.topology.env(env_name)
     if env.kind != "region":
         regions = ", ".join(e.name for e in context.topology.regions) or "none"
@@ -49,12 +49,12 @@ def drain(
 ) -> None:
     """Take a region out of the global routing (weight 0); its stack and health check stay."""
     context = Context.from_typer(ctx)
-    region = _region_env(context, env)
-    with _lease(context, f"failover drain {env}"):
+    region = region_env(context, env)
+    with held_lease(context, f"failover drain {env}"):
         _drain(context, region, env, force, no_wait)
 
 
-def _lease(context: Context, operation: str):  # noqa: ANN202 - a context manager holding the lease
+def held_lease(context: Context, operation: str):  # noqa: ANN202 - a context manager holding the lease
     from globalctl.lease import Lease
 
     return Lease(context.topology).held(operation, on_lost=lambda why: typer.echo(f"warning: {why}", err=True))
@@ -99,23 +99,21 @@ def restore(
     env: str = typer.Argument(..., help="The region env to put back into the routing."),
     no_wait: bool = typer.Option(False, "--no-wait", help="Do not wait until the routing is seen to use it."),
 ) -> None:
-    """Put a drained region back into the global routing (weight 1)."""
+    """Put a drained region back into the global routing (its declared weight, 1 unless weighted)."""
     context = Context.from_typer(ctx)
-    region = _region_env(context, env)
-    with _lease(context, f"failover restore {env}"):
+    region = region_env(context, env)
+    with held_lease(context, f"failover restore {env}"):
         _restore(context, region, env, no_wait)
 
 
 def _restore(context: Context, region: Any, env: str, no_wait: bool) -> None:
     from globalctl import routing
     from globalctl.endpoints import Endpoints
-    from globalctl.parameters import DEFAULT_WEIGHT
-
     if routing.serving_ready(context.topology).get(env):
         typer.echo(f"{env} ({region.region}) is already serving; nothing to do")
         return
     started = time.monotonic()
-    if not routing.set_weight(context.topology, env, DEFAULT_WEIGHT):
+    if not routing.set_weight(context.topology, env, routing.serving_weight(context.topology, env)):
         typer.echo(f"{env} ({region.region}) is already serving; nothing to do")
         return
     how = _observed(context, Endpoints(context.config_path), env, drained=False, wait=not no_wait)

@@ -7,7 +7,6 @@ from globalctl import aws, bake_traffic, build, gates, regions, routing, site, s
 from globalctl.bake import AlarmBound, minimum
 from globalctl.context import Context
 from globalctl.endpoints import Endpoints
-from globalctl.parameters import DEFAULT_WEIGHT
 from globalctl.regions import RegionApi
 from globalctl.stacks import Snapshot
 
@@ -63,7 +62,7 @@ class AwsOperations:
         return routing.set_weight(self.topology, env, 0)
 
     def restore_traffic(self, env: str) -> bool:
-        return routing.set_weight(self.topology, env, DEFAULT_WEIGHT)
+        return routing.set_weight(self.topology, env, routing.serving_weight(self.topology, env))
 
     def wait_observed(self, env: str, drained: bool) -> float:
         return routing.wait_observed(self.topology, self.endpoints, env, drained=drained)

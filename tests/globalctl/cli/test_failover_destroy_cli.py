@@ -30,7 +30,9 @@ runner = CliRunner()
 
 # A routing stack as routing.py reads it (Envs, Weights, RecordTtl), without Route 53 records.
 ROUTING_TEMPLATE = json.dumps({
-    "Parameters": {name: {"Type": "String"} for name in ("Envs", "Weights", "RecordName", "RecordTtl")},
+    "Parameters": {**{name: {"Type": "String"} for name in ("Envs", "Weights", "RecordName", "RecordTtl")},
+                   **{name: {"Type": "String", "Default": ""} for name in ("Regions", "RoutingWeights")},
+                   "RoutingPolicy": {"Type": "String", "Default": "latency"}},
     "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
 })
 # A region stack: its ApiEndpoint output points at the test's health server.
@@ -152,9 +154,10 @@ class Cloud:
         for env in envs:
             self.create(self.stack, REGIONS[env], REGION_TEMPLATE, ApiEndpoint=health.url(env))
 
-    def deploy_routing(self, weights: str = "1,1,1") -> None:
+    def deploy_routing(self, weights: str = "1,1,1", **policy: str) -> None:
         self.create(f"{self.stack}-routing", "us-east-1", ROUTING_TEMPLATE, Envs=",".join(REGIONS),
-                    Weights=weights, RecordName="api.example", RecordTtl="0")
+                    Regions=",".join(REGIONS.values()), Weights=weights, RecordName="api.example", RecordTtl="0",
+                    **policy)
 
     def deploy_table(self, protection: str = "true") -> None:
         self.create(f"{self.stack}-table", "eu-west-1", (ROOT / "global" / "table.yaml").read_text(),
@@ -368,3 +371,31 @@ def test_a_stack_that_fails_to_delete_stops_destroy_with_one_line(cloud, health)
         group = global_tables.GROUPS.pop((ACCOUNT, blocked), None)
         if group is not None:
             group.close()
+
+
+def test_traffic_shift_moves_the_weights_in_steps_and_only_under_the_weighted_policy(cloud, health):
+    cloud.deploy_regions(health)
+    cloud.deploy_routing("1,1,2", RoutingPolicy="weighted", RoutingWeights="euw1:1,use1:1,apse1:2")
+    shifted = cloud.cli("traffic", "shift", "euw1", "--to", "80", "--step", "30", "--bake", "0")
+    assert shifted.exit_code == 0, shifted.output
+    lines = shifted.stdout.strip().splitlines()
+    assert lines[0] == "euw1 at 52.5% (weights use1:77,apse1:154,euw1:255); alarms watched for 0 s"
+    assert lines[-1] == "euw1 now has 80.2% of the weighted traffic after 2 step(s)"
+    assert cloud.weights() == "255,21,42"
+    restored = cloud.cli("failover", "drain", "euw1", "--no-wait")
+    assert restored.exit_code == 0 and cloud.weights() == "0,21,42"
+    back = cloud.cli("failover", "restore", "euw1", "--no-wait")
+    assert back.exit_code == 0 and cloud.weights() == "1,21,42"  # its declared weight, not the shifted one
+
+
+def test_traffic_shift_is_refused_in_one_line_unless_the_routing_is_weighted(cloud, health):
+    cloud.deploy_regions(health)
+    cloud.deploy_routing()
+    refused = cloud.cli("traffic", "shift", "euw1", "--to", "50")
+    assert refused.exit_code == 1
+    assert one_error_line(refused).startswith("error: traffic shift needs RoutingPolicy=weighted; the routing "
+                                              "deployed is latency")
+    assert cloud.weights() == "1,1,1"
+    unknown = cloud.cli("traffic", "show", "--from", "mars")
+    assert unknown.exit_code == 2
+    assert one_error_line(unknown) == "error: --from 'mars' is not an AWS region code (e.g. eu-west-2)"
