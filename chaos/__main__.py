@@ -16,13 +16,14 @@ from .cloud import ROOT, ChaosCloud, ChaosSetupFailed
 
 # region-add last: it leaves the cloud with a fourth region.
 SCENARIOS = {"outage": scenarios.outage, "partition": scenarios.partition, "bad-release": scenarios.bad_release,
-             "region-add": scenarios.region_add}
+             "region-add": scenarios.region_add, "outage-geolocation": scenarios.outage_geolocation}
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__)
-    parser.add_argument("--scenarios", default="outage,partition,bad-release,region-add",
-                        help="comma-separated: outage, partition, bad-release, region-add")
+    parser.add_argument("--scenarios", default="outage,partition,bad-release,region-add,outage-geolocation",
+                        help="comma-separated: outage, partition, bad-release, region-add, outage-geolocation (the "
+                             "outage under geolocation routing; it leaves the routing geolocation: run it last)")
     parser.add_argument("--region", default="euw1", help="the region env the fault hits (default: euw1)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of workload per scenario")
     parser.add_argument("--fault-at", type=float, default=20.0, help="seconds into the workload the fault starts")

@@ -35,7 +35,7 @@ def render(result: dict[str, Any], meta: dict[str, Any]) -> str | None:
 
 def _moments(scenario: str, m: dict[str, Any]) -> dict[str, Any]:
     start, end = m["fault_s"]
-    if scenario == "outage":
+    if scenario.startswith("outage"):
         return {"window": (start, end), "window_label": f"{m['failed_region']} outage",
                 "failover_at": start + m["failover_s"],
                 "failover_label": f"failover {m['failover_s']:g} s (bound {m['failover_bound_s']:g} s)"}

@@ -92,6 +92,27 @@ class ChaosCloud:
         self.state = lifecycle.running_state(self.state_dir) or self.state
         return {"exit": result.returncode, "output": result.stdout[-3000:] + result.stderr[-1000:]}
 
+    def route_by(self, policy: str) -> None:
+        """Declare a routing policy in samconfig's routing environment and deploy the routing as a
+        user does: sam deploy --config-env routing --parameter-overrides "$(globalctl params routing)"."""
+        text = self.config.read_text()
+        declared = re.sub(r'(\[routing\.deploy\.parameters\][^\[]*?parameter_overrides = "RoutingMode=[a-z-]+)',
+                          lambda m: f"{m.group(1)} {policy}", text, count=1)
+        if declared == text:
+            raise ChaosSetupFailed(f"no routing parameter_overrides to declare {policy!r} in {self.config}")
+        self.config.write_text(declared)
+        self.topology = topology.load(self.config)
+        bin_dir = Path(sys.executable).parent
+        params = subprocess.run([str(bin_dir / "globalctl"), "--config", str(self.config), "params", "routing"],
+                                cwd=self.project, env=self.env, capture_output=True, text=True, timeout=120, check=False)
+        deployed = params if params.returncode != 0 else subprocess.run(
+            [str(bin_dir / "sam"), "deploy", "--config-file", str(self.config), "--config-env", "routing",
+             "--parameter-overrides", params.stdout.strip()],
+            cwd=self.project, env=self.env, capture_output=True, text=True, timeout=300, check=False)
+        if deployed.returncode != 0:
+            raise ChaosSetupFailed(f"deploying the routing with {policy!r} failed ({deployed.returncode}):\n"
+                                   f"{deployed.stdout[-3000:]}\n{deployed.stderr[-2000:]}")
+
     def releases(self) -> dict[str, str | None]:
         """Each region's release as its own /health reports it."""
         found = {}

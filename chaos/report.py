@@ -39,11 +39,14 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
                 *out[:4],
                 ("requests from its clients served there afterwards", str(m["served_from_the_new_region_after"])),
                 ("errors", f"{whole['errors']}/{whole['requests']}")]
-    if result["scenario"] == "outage":
+    if result["scenario"].startswith("outage"):
         out.insert(0, ("region in outage (fault window, run clock)", f"{m['failed_region']} {m['fault_s'][0]}-{m['fault_s'][1]} s"))
         out.append(("failover time (bound)", f"{m['failover_s']} s ({m['failover_bound_s']} s)"))
         for window, rate in m["errors"].items():
             out.append((f"errors {window}", f"{rate['errors']}/{rate['requests']} ({rate['error_rate']:.1%})"))
+        for location, routed in m.get("routed_by_location", {}).items():
+            out.append((f"{location} served by (before / after failover)",
+                        f"{', '.join(routed['before'])} / {', '.join(routed['after failover'])}"))
     else:
         out.insert(0, ("region partitioned (fault window, run clock)", f"{m['partitioned_region']} {m['fault_s'][0]}-{m['fault_s'][1]} s"))
         out.append(("shared items written on both sides", str(m["items_written_on_both_sides"])))

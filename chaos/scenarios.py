@@ -12,7 +12,7 @@ from typing import Any, Callable
 from globalctl import chart
 
 from . import analysis
-from .cloud import ChaosCloud
+from .cloud import ChaosCloud, ChaosSetupFailed
 from .workload import Workload
 
 CLIENT_LOCATIONS = ("eu-west-2", "us-east-2", "ap-southeast-2")  # London, Ohio, Sydney
@@ -146,6 +146,10 @@ def _run(cloud: ChaosCloud, table: str, env: str, settings: Settings, kind: str)
 
 
 def outage(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> dict[str, Any]:
+    return _outage(cloud, table, env, settings)[0]
+
+
+def _outage(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> tuple[dict[str, Any], _Run]:
     region = cloud.region_of(env)
     run = _run(cloud, table, env, settings, "outage")
     log = run.workload.log
@@ -164,7 +168,35 @@ def outage(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> dict[
         f"failover <= {bound:.1f} s": moved.seconds <= bound,
         "no error after failover": rates["after failover"]["errors"] == 0,
     })
-    return {"scenario": "outage", "measures": run.measures, "checks": run.checks, "lost": run.lost[:20]}
+    return {"scenario": "outage", "measures": run.measures, "checks": run.checks, "lost": run.lost[:20]}, run
+
+
+# The outage again, under geolocation routing: London's region fails, and its clients must go to
+# the policy's default region (Singapore), not to the nearest one (Virginia) latency routing picks;
+# Ohio and Sydney keep their regions throughout.
+GEOLOCATION = "RoutingPolicy=geolocation GeoLocations=euw1:eu,use1:na+sa,apse1:as+oc GeoDefault=apse1"
+GEOLOCATION_HOMES = {"eu-west-2": ("eu-west-1", "ap-southeast-1"), "us-east-2": ("us-east-1", "us-east-1"),
+                     "ap-southeast-2": ("ap-southeast-1", "ap-southeast-1")}  # location: (before, after failover)
+
+
+def outage_geolocation(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> dict[str, Any]:
+    """The outage scenario with the routing switched to geolocation first, so the failover checks
+    are not tied to latency routing; also checked: each location goes only where the policy says."""
+    if cloud.region_of(env) != "eu-west-1":
+        raise ChaosSetupFailed("outage-geolocation fails euw1 (London's region under its policy): run it with "
+                               "--region euw1")
+    cloud.route_by(GEOLOCATION)
+    result, run = _outage(cloud, table, env, settings)
+    after = analysis.failover(run.workload.log, "eu-west-1", run.fault_start, run.fault_end).ended
+    for location, (before, then) in GEOLOCATION_HOMES.items():
+        mine = [r for r in run.workload.log if r.location == location and r.routed_to]
+        early = {r.routed_to for r in mine if r.done < run.fault_start}
+        late = {r.routed_to for r in mine if after < r.done <= run.fault_end}
+        result["measures"].setdefault("routed_by_location", {})[location] = {
+            "before": sorted(early), "after failover": sorted(late)}
+        result["checks"][f"{location} served by {before} before, {then} after failover, nowhere else"] = \
+            early == {before} and late == {then}
+    return {**result, "scenario": "outage under geolocation"}
 
 
 def partition(cloud: ChaosCloud, table: str, env: str, settings: Settings) -> dict[str, Any]:

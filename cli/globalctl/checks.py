@@ -98,11 +98,8 @@ def routing_policy_problems(topology: Topology) -> list[str]:
     routing = topology.routing
     if routing is None:
         return []
-    try:
-        policy = routing_policy.parse(routing.parameters, {env.name: env.region for env in topology.regions})
-    except routing_policy.PolicyConfigError as error:
-        return error.problems
-    return routing_policy.problems(policy) or routing_policy.unanswered(policy)
+    policy, found = routing_policy.deployable(routing.parameters, {env.name: env.region for env in topology.regions})
+    return found or routing_policy.unanswered(policy)
 
 
 def mrsc_violations(topology: Topology) -> list[str]:

@@ -59,18 +59,10 @@ def routing_parameters(
 def _policy(routing: Environment, topology: Topology, regions: tuple[Environment, ...]) -> routing_policy.Policy:
     """The declared policy over the routed regions, refused whole if it cannot be deployed. A
     region left out (one whose add failed) drops out of the chain, groups and locations."""
-    try:
-        problems = routing_policy.problems(
-            routing_policy.parse(routing.parameters, {env.name: env.region for env in topology.regions}))
-        policy = routing_policy.parse(routing.parameters, {env.name: env.region for env in regions})
-    except routing_policy.PolicyConfigError as error:
-        problems = error.problems
-    if routing.parameters.get("RoutingMode") == "latency-records" and not problems and policy.kind != "latency":
-        problems = [f"RoutingMode=latency-records routes by latency only; RoutingPolicy={policy.kind} needs "
-                    f"RoutingMode=traffic-policy"]
+    _, problems = routing_policy.deployable(routing.parameters, {env.name: env.region for env in topology.regions})
     if problems:
         raise GlobalctlError(f"the routing policy cannot be deployed: {'; '.join(problems)} (globalctl validate)")
-    return policy
+    return routing_policy.parse(routing.parameters, {env.name: env.region for env in regions})
 
 
 def _live_weights(policy: routing_policy.Policy, routing: Environment, weights: Mapping[str, int],

@@ -42,6 +42,32 @@ def as_from_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@contextlib.contextmanager
+def in_background(command: list[str], cwd: Path, env: dict[str, str],
+                  stderr: int = subprocess.PIPE) -> Iterator[tuple[subprocess.Popen, list[str]]]:
+    """A command running beside the test (SIGINT as from a terminal), its stdout lines collected
+    as they come; killed if still running when the block ends, its reader joined."""
+    import threading
+
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                               preexec_fn=as_from_a_terminal)
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in process.stdout:  # type: ignore[union-attr]
+            lines.append(line.rstrip())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        yield process, lines
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        reader.join(timeout=10)
+
+
 def copy_project(target: Path) -> Path:
     return project.copy_project(ROOT, target)
 

@@ -24,9 +24,9 @@ import pytest
 
 from tests.e2e.conftest import (
     HEALTH_INTERVAL_SCALE,
-    as_from_a_terminal,
     globalctl_bin,
     http,
+    in_background,
     rolled_out,
     wait_until,
 )
@@ -137,31 +137,12 @@ def routing_weights(cloud) -> str:
 def test_5_ctrl_c_mid_drill_restores_the_drained_region(cloud):
     # --duration 10: T0 at 2 s, the restore at 10 s. The interrupt is sent as soon as the drill says
     # it drains (its own "T0" line), so it lands well inside the window, however loaded the machine.
-    import threading
-
-    drill_run = subprocess.Popen([globalctl_bin(), "--config", str(cloud.config), "drill", "euw1", "--duration", "10"],
-                                 cwd=cloud.project, env=cloud.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 text=True, preexec_fn=as_from_a_terminal)
-    lines: list[str] = []
-    draining = threading.Event()
-
-    def read() -> None:
-        for line in drill_run.stdout:  # type: ignore[union-attr]
-            lines.append(line.rstrip())
-            if "draining euw1" in line:
-                draining.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        wait_until(draining.is_set, timeout=30, what="the drill to start draining euw1", interval=0.05)
+    command = [globalctl_bin(), "--config", str(cloud.config), "drill", "euw1", "--duration", "10"]
+    with in_background(command, cloud.project, cloud.env, stderr=subprocess.STDOUT) as (drill_run, lines):
+        wait_until(lambda: any("draining euw1" in line for line in lines), timeout=30,
+                   what="the drill to start draining euw1", interval=0.05)
         drill_run.send_signal(signal.SIGINT)
         drill_run.wait(timeout=60)
-    finally:
-        if drill_run.poll() is None:
-            drill_run.kill()
-            drill_run.wait()
-        reader.join(timeout=10)
     assert drill_run.returncode == 130, "\n".join(lines[-20:])
     assert lines[-1] == "interrupted"
     assert routing_weights(cloud) == "1,1,1"

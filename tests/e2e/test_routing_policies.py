@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import threading
 from collections import Counter
 
 import pytest
 
-from tests.e2e.conftest import FAST, globalctl_bin, http, rolled_out, wait_until
+from tests.e2e.conftest import FAST, globalctl_bin, http, in_background, rolled_out, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -122,6 +120,13 @@ def test_3_failover_chain_sends_everyone_to_the_primary_then_the_next(cloud):
         assert set(agrees(cloud).values()) == {"eu-west-1"}
     finally:
         heal(cloud, "apse1", "us-west-2", "ap-southeast-1")
+    # A drained primary: everyone to the next in the chain; restored, everyone back.
+    drained = cloud.cli("failover", "drain", "apse1")
+    assert drained.returncode == 0 and "the routing stopped sending it traffic" in drained.stdout, drained.stderr
+    assert set(agrees(cloud).values()) == {"eu-west-1"}
+    restored = cloud.cli("failover", "restore", "apse1")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert set(agrees(cloud).values()) == {"ap-southeast-1"}
 
 
 def test_4_geolocation_groups_keep_europe_in_europe_then_fall_back_to_the_nearest(cloud):
@@ -171,21 +176,11 @@ def test_6_a_shift_stops_and_undoes_itself_when_an_alarm_fires(cloud):
     alarm = cloud.stack_outputs("global-backend", "us-east-1")["AlarmNames"].split(",")[0]
     command = [globalctl_bin(), "--config", str(cloud.config), "traffic", "shift", "use1", "--to", "60",
                "--step", "20", "--bake", "20"]
-    shift = subprocess.Popen(command, cwd=cloud.project, env=cloud.env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(shift.stdout), daemon=True)
-    reader.start()
-    try:
+    with in_background(command, cloud.project, cloud.env) as (shift, lines):
         wait_until(lambda: any("alarms watched" in line for line in lines), 60, "the first step of the shift")
         cloud.client("cloudwatch", "us-east-1").set_alarm_state(
             AlarmName=alarm, StateValue="ALARM", StateReason="test: the shifted region misbehaves")
         shift.wait(timeout=120)
-    finally:
-        if shift.poll() is None:
-            shift.kill()
-        shift.wait()
-        reader.join(timeout=5)
     stderr = shift.stderr.read()
     assert shift.returncode == 1 and len(lines) == 2, (lines, stderr)
     assert "traffic shift of use1 undone" in stderr and "test: the shifted region misbehaves" in stderr

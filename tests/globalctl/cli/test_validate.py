@@ -131,6 +131,12 @@ def test_witness_must_not_be_a_replica(tmp_path):
           "RoutingWeights=euw1:0,use1:0,apse1:0"), "routing-policy: RoutingWeights: every weight is 0"),
         (("RoutingMode=traffic-policy", "RoutingMode=traffic-policy RoutingPolicy=failover FailoverChain=euw1,use1"),
          "routing-policy: with only ap-southeast-1 healthy, clients in af-south-1"),
+        (("RoutingMode=traffic-policy", "RoutingMode=latency-records RoutingPolicy=failover FailoverChain=euw1,use1,apse1"),
+         "routing-policy: RoutingMode=latency-records routes by latency only; RoutingPolicy=failover needs "
+         "RoutingMode=traffic-policy"),
+        (("RoutingMode=traffic-policy", "RoutingMode=traffic-policy RoutingPolicy=geolocation GeoDefault=use1 "
+          "GeoLocations=euw1:eu+" + "+".join(f"{a}{b}" for a in "BCDFGHJKLMPRSTVWXZ" for b in "ABCDEGHIKLMNORSTZ")),
+         "routing-policy: the geolocation policy renders"),
     ],
 )
 def test_topology_mistakes_are_named(tmp_path, change, expected):

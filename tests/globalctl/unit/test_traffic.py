@@ -80,3 +80,25 @@ def test_zero_drains_the_region_and_a_hundred_drains_the_others():
 def test_impossible_shifts_are_refused_in_one_line(weights, percent, step, message):
     with pytest.raises(GlobalctlError, match=message.replace("%", "%").replace("(", r"\(")):
         traffic.steps_to(weights, "euw1", percent, step)
+
+
+def test_a_shift_or_drain_outlives_a_rollout_until_samconfig_declares_new_weights(tmp_path):
+    from globalctl import parameters
+    from globalctl import topology as topo
+    from tests.support.policies import overrides
+    from tests.support.samconfigs import samconfig_text
+    from tests.templates.conftest import fake_outputs
+
+    def rendered(declared: str, live: dict, deployed: dict | None) -> str:
+        config = tmp_path / "samconfig.toml"
+        config.write_text(samconfig_text(THREE, routing_overrides=overrides(
+            {"RoutingPolicy": "weighted", "RoutingWeights": declared})))
+        topology = topo.load(config)
+        return parameters.routing_parameters(topology, fake_outputs(topology), live, deployed=deployed)["Weights"]
+
+    shifted = {"euw1": 200, "use1": 0, "apse1": 55}
+    same = {"RoutingPolicy": "weighted", "RoutingWeights": "euw1:60,use1:30,apse1:10"}
+    assert rendered("euw1:60,use1:30,apse1:10", shifted, None) == "60,30,10"  # first deploy: as declared
+    assert rendered("euw1:60,use1:30,apse1:10", shifted, same) == "200,0,55"  # the live weights stay
+    assert rendered("euw1:50,use1:50,apse1:0", shifted, same) == "50,50,0"  # a new declaration wins
+    assert rendered("euw1:60,use1:30,apse1:10", shifted, {**same, "RoutingPolicy": "latency"}) == "60,30,10"
