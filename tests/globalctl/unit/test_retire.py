@@ -102,9 +102,10 @@ def test_undo_before_the_stack_is_deleted_routes_and_serves_the_region_again(tmp
     calls: list[tuple] = []
     monkeypatch.setattr(retire, "_deploy_routing", lambda _context, leave_out: calls.append(("routing", leave_out)))
     monkeypatch.setattr(routing, "set_weight", lambda _topology, env, weight: calls.append(("weight", env, weight)))
+    monkeypatch.setattr(routing, "serving_weight", lambda _topology, env: {"apse1": 7}[env])  # as declared
     monkeypatch.setattr(routing, "wait_observed", lambda *_args, **_kwargs: calls.append(("observed",)) or 0.0)
     retire.undo(context, "apse1", lambda _line: None)
-    assert calls == [("routing", frozenset()), ("weight", "apse1", 1), ("observed",)]
+    assert calls == [("routing", frozenset()), ("weight", "apse1", 7), ("observed",)]
     assert records.load("apse1").status == "undone"
     retire.refuse_while_retired(context)  # an undone retirement no longer stops a rollout
     with pytest.raises(UsageError, match="no retirement of apse1 to undo"):

@@ -46,7 +46,7 @@ def stack(monkeypatch):
     def make(envs, fail=False):
         started, release = threading.Event(), threading.Event()
         fake = _Stack(envs, started, release, fail)
-        monkeypatch.setattr(traffic, "_routing", fake.routing)
+        monkeypatch.setattr(traffic, "routing_stack", fake.routing)
         monkeypatch.setattr(traffic, "weights", fake.weights)
         monkeypatch.setattr(traffic, "_update_weights", fake.update)
         monkeypatch.setattr(traffic, "_BATCHER", traffic._WeightBatch())

@@ -1,0 +1,65 @@
+"""The routing policy as plain record sets answers every client exactly as the traffic policy
+document does: evaluated with the local cloud's two Route 53 resolvers (records and traffic
+policies), for every policy over 3 and 5 regions, all serving or one drained, with every region
+healthy, each one down, and each one the only one up."""
+
+from __future__ import annotations
+
+import pytest
+
+from globalctl import routing_policy as rp
+from globalctl import routing_records as rr
+from globalctl import traffic
+from localcloud.route53 import latency
+from tests.support.policies import POLICIES, REGIONS
+
+NAME, ZONE = "api.global-backend.example", "ZLOCAL"
+
+
+def both(size: int, kind: str, weights=None, healthy=None) -> tuple[traffic.Deployed, traffic.Deployed]:
+    regions = REGIONS[size]
+    policy = rp.parse(POLICIES[size][kind], regions)
+    targets = {env: f"d-{env}.execute-api.{region}.amazonaws.com" for env, region in regions.items()}
+    checks = {env: f"hc-{env}" for env in regions}
+    health = {env: healthy is None or env in healthy for env in regions}
+    live = rp.live_weights(policy, weights)
+    as_policy = traffic.Deployed("traffic-policy", policy, live, health, checks,
+                                 document=rp.document(policy, targets, checks, weights))
+    records = rr.record_sets(policy, NAME, ZONE, targets, {env: "ZTARGET" for env in regions}, checks, weights)
+    as_records = traffic.Deployed("latency-records", policy, live, health, checks, record_sets=records,
+                                  record_name=NAME)
+    return as_policy, as_records
+
+
+def health_sets(regions):
+    yield None
+    for env in regions:
+        yield set(regions) - {env}
+        yield {env}
+
+
+@pytest.mark.parametrize("size", [3, 5])
+@pytest.mark.parametrize("kind", sorted(POLICIES[3]))
+@pytest.mark.parametrize("drained", [None, "use1"], ids=["all serving", "use1 drained"])
+def test_records_answer_every_client_as_the_traffic_policy_does(size, kind, drained):
+    weights = {drained: 0} if drained else None
+    for healthy in health_sets(REGIONS[size]):
+        as_policy, as_records = both(size, kind, weights, healthy)
+        for location in latency.known_regions():
+            by_policy, by_records = traffic._route(as_policy, location), traffic._route(as_records, location)
+            assert by_records.shares == pytest.approx(by_policy.shares), (location, healthy)
+            assert by_records.failed_open == by_policy.failed_open, (location, healthy)
+
+
+@pytest.mark.parametrize("kind", sorted(POLICIES[3]))
+def test_every_alias_points_below_its_own_level_and_a_level_holds_one_routing_type(kind):
+    policy = rp.parse(POLICIES[5][kind], REGIONS[5])
+    found = rr.levels(policy, NAME, ZONE, {"use1": 0})
+    created = {f"guard-{env}.rules.{NAME}" for env in REGIONS[5]}
+    for level in found:
+        assert level.records
+        assert all(record["AliasTarget"]["DNSName"] in created for record in level.records), level
+        fields = {"latency": "Region", "weighted": "Weight", "failover": "Failover", "geolocation": "GeoLocation"}
+        assert all(fields[level.kind] in record for record in level.records)
+        created |= {record["Name"] for record in level.records}
+    assert NAME in created
