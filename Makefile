@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint validate demo down bench chaos pictures clean
+.PHONY: venv test lint validate demo down bench chaos pictures templates clean
 
 venv: $(STAMP)
 
@@ -50,6 +50,10 @@ pictures: venv
 	@latest=$$(ls -t .globalctl/drills/*.json 2>/dev/null | head -1); \
 	if [ -n "$$latest" ]; then $(BIN)/python -m globalctl.drill.timeline "$$latest" docs/images/drill.svg; \
 	else echo "no drill report yet (make demo runs a drill): docs/images/drill.svg left as it is"; fi
+
+# The generated template (records mode's nested stack); a test fails while it is stale.
+templates:
+	python3 global/generate_routing_records.py
 
 # Stop the local cloud `make demo` (or `globalctl local up`) left running.
 down: venv

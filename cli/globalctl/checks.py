@@ -93,12 +93,12 @@ def check_topology(topology: Topology) -> list[Finding]:
 def routing_policy_problems(topology: Topology) -> list[str]:
     """The routing policy's impossible settings; then, if it has none, the client locations it
     would leave without a healthy region while one is healthy (simulated)."""
-    from globalctl import routing_policy
+    from globalctl import routing_policy, routing_records
 
     routing = topology.routing
     if routing is None:
         return []
-    policy, found = routing_policy.deployable(routing.parameters, {env.name: env.region for env in topology.regions})
+    policy, found = routing_records.deployable(routing.parameters, {env.name: env.region for env in topology.regions})
     return found or routing_policy.unanswered(policy)
 
 

@@ -54,7 +54,11 @@ def lint_plan(topology: Topology) -> dict[Path, list[str]]:
                 add(child, region_codes)
     for env in (topology.table, topology.routing):
         if env is not None:
-            add(topology.root / env.template_file, [env.region])
+            root = topology.root / env.template_file
+            add(root, [env.region])
+            if root.is_file():
+                for child in nested_templates(root):
+                    add(child, [env.region])
     return {path: sorted(regions) for path, regions in sorted(plan.items())}
 
 

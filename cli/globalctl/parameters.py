@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from globalctl import routing_policy
+from globalctl import routing_policy, routing_records
 from globalctl.exceptions import GlobalctlError, StackNotFoundError
 from globalctl.topology import Environment, Topology
 
@@ -52,14 +52,15 @@ def routing_parameters(
         "Targets": ",".join(outputs[env.name]["RoutingTarget"] for env in regions),
         "TargetZoneIds": ",".join(outputs[env.name]["RoutingTargetHostedZoneId"] for env in regions),
         "Weights": ",".join(str(int(weights.get(env.name, DEFAULT_WEIGHT))) for env in regions),
-        **(routing_policy.rendered(policy, weights) if regions else {}),
+        **(routing_records.stack_parameters(policy, routing.parameters.get("RoutingMode", "traffic-policy"), weights)
+           if regions else {}),
     }
 
 
 def _policy(routing: Environment, topology: Topology, regions: tuple[Environment, ...]) -> routing_policy.Policy:
     """The declared policy over the routed regions, refused whole if it cannot be deployed. A
     region left out (one whose add failed) drops out of the chain, groups and locations."""
-    _, problems = routing_policy.deployable(routing.parameters, {env.name: env.region for env in topology.regions})
+    _, problems = routing_records.deployable(routing.parameters, {env.name: env.region for env in topology.regions})
     if problems:
         raise GlobalctlError(f"the routing policy cannot be deployed: {'; '.join(problems)} (globalctl validate)")
     return routing_policy.parse(routing.parameters, {env.name: env.region for env in regions})

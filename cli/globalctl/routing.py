@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Mapping
 
-from globalctl import aws, routing_policy
+from globalctl import aws, routing_policy, routing_records
 from globalctl.endpoints import Endpoints, http
 from globalctl.exceptions import GlobalctlError
 from globalctl.parameters import DEFAULT_WEIGHT, weights_from_deployed
@@ -210,12 +210,15 @@ def _rendered_policy(parameters: dict[str, str], envs: list[str], weights: dict[
     stack deployed before routing policies existed has no such parameters and needs none."""
     if "PolicyRules" not in parameters:
         return {}
+
     regions = dict(zip(envs, parameters.get("Regions", "").split(","), strict=False))
     try:
         policy = routing_policy.parse(parameters, regions)
     except routing_policy.PolicyConfigError as error:
         raise GlobalctlError(f"the deployed routing policy cannot be read: {error}") from None
-    return routing_policy.rendered(policy, weights)
+    rendered = routing_records.stack_parameters(policy, parameters.get("RoutingMode", "traffic-policy"), weights)
+    # A stack deployed before records mode took every policy has no level parameters.
+    return {key: value for key, value in rendered.items() if key in parameters}
 
 
 def wait_observed(topology: Topology, endpoints: Endpoints, env_name: str, drained: bool) -> float:

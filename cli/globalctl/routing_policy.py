@@ -187,32 +187,6 @@ def problems(policy: Policy) -> list[str]:
     return found
 
 
-# CloudFormation's limit on a parameter value ("CloudFormation quotas", User Guide): the rendered
-# rules travel as one.
-MAX_PARAMETER_BYTES = 4096
-
-
-def deployable(parameters: Mapping[str, str], regions: Mapping[str, str]) -> tuple[Policy | None, list[str]]:
-    """The policy the routing environment declares, and what keeps it from being deployed as
-    declared (one line each): unreadable or impossible settings, a policy the routing mode cannot
-    express, rules too long for the stack's parameter."""
-    try:
-        policy = parse(parameters, regions)
-    except PolicyConfigError as error:
-        return None, error.problems
-    found = problems(policy)
-    if found:
-        return policy, found
-    if parameters.get("RoutingMode") == "latency-records" and policy.kind != "latency":
-        return policy, [f"RoutingMode=latency-records routes by latency only; RoutingPolicy={policy.kind} needs "
-                        f"RoutingMode=traffic-policy"]
-    size = len(rendered(policy)["PolicyRules"].encode())
-    if size > MAX_PARAMETER_BYTES:
-        return policy, [f"the {policy.kind} policy renders {size} bytes of rules; a CloudFormation parameter takes "
-                        f"at most {MAX_PARAMETER_BYTES}: name continents rather than many countries"]
-    return policy, []
-
-
 def _claimed_twice(locations: Mapping[str, tuple[Location, ...]]) -> list[str]:
     owners: dict[Location, list[str]] = {}
     for key, where in locations.items():

@@ -186,3 +186,38 @@ def test_6_a_shift_stops_and_undoes_itself_when_an_alarm_fires(cloud):
     assert "traffic shift of use1 undone" in stderr and "test: the shifted region misbehaves" in stderr
     after = json.loads(cloud.cli("traffic", "show", "--json", "--from", "eu-west-2").stdout)["weights"]
     assert after == before
+
+
+def test_7_records_mode_routes_every_policy_as_the_traffic_policy_did(cloud):
+    """The same policy as plain record sets (a nested stack of guard and rule records over custom
+    domains): clients land where the traffic policy sent them, and an outage moves them alike."""
+    domain = "api.global-backend.example"
+    for env, region in (("euw1", "eu-west-1"), ("use1", "us-east-1"), ("apse1", "ap-southeast-1")):
+        cloud.deploy(env, "TableName=global-items", "Release=v1", f"DomainName={domain}",
+                     f"CertificateArn=arn:aws:acm:{region}:123456789012:certificate/local-test")
+    declare(cloud, "RoutingPolicy=geolocation-latency LatencyGroups=eu:euw1,rest:use1+apse1 GeoLocations=eu:eu "
+                   "GeoDefault=rest")
+    cloud.config.write_text(cloud.config.read_text().replace("RoutingMode=traffic-policy", "RoutingMode=latency-records"))
+    deploy_routing(cloud)
+    route53 = cloud.client("route53", "us-east-1")
+    assert route53.list_traffic_policy_instances()["TrafficPolicyInstances"] == []
+    answer = cloud.control("resolve", {"name": NAME, "from": "eu-west-2"})
+    assert answer["via"] == "record sets" and answer["region"] == "eu-west-1"
+    through = http("GET", f"{cloud.state['global_url']}/health", headers={"X-Client-Location": "eu-west-2"})
+    assert through.status == 200, (through.status, through.body, answer)
+    assert agrees(cloud) == {"eu-west-2": "eu-west-1", "eu-central-1": "eu-west-1", "us-west-2": "us-east-1",
+                             "sa-east-1": "us-east-1", "ap-northeast-1": "ap-southeast-1",
+                             "ap-south-1": "ap-southeast-1", "af-south-1": "ap-southeast-1"}
+    outage(cloud, "euw1")
+    try:  # every EU region down: Europe falls back to the default group, by latency within it
+        wait_until(lambda: routed(cloud, "eu-west-2") not in (None, "eu-west-1"), 30, "Europe to leave euw1")
+        moved = agrees(cloud)
+        assert {moved[loc] for loc in EU} <= {"us-east-1", "ap-southeast-1"}
+    finally:
+        heal(cloud, "euw1", "eu-west-2", "eu-west-1")
+    drained = cloud.cli("failover", "drain", "euw1")
+    assert drained.returncode == 0, drained.stdout + drained.stderr
+    assert {routed(cloud, loc) for loc in EU} <= {"us-east-1", "ap-southeast-1"}
+    restored = cloud.cli("failover", "restore", "euw1")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert agrees(cloud)["eu-west-2"] == "eu-west-1"

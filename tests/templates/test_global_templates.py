@@ -4,11 +4,12 @@ included, and a drained region leaves the routing but keeps its health check."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from globalctl import parameters, routing_policy
+from globalctl import parameters, routing_policy, routing_records
 from globalctl import topology as topo
 from globalctl.checks import MAX_REGIONS
 from tests.templates.cfn_eval import Renderer, load_template
@@ -63,10 +64,14 @@ def test_strong_table_has_no_ttl_and_keeps_the_mode(table_template):
 
 
 def _routing(routing_template, topology, weights=None, mode="traffic-policy", with_domain=False):
-    # Deployed before with the same declaration: the weights given are the live ones.
+    # Deployed before with the same declaration: the weights given are the live ones. The mode as if
+    # samconfig declared it.
+    routing = topology.routing
+    declared = dataclasses.replace(routing, parameters={**routing.parameters, "RoutingMode": mode})
+    topology = dataclasses.replace(topology, environments=tuple(declared if env is routing else env
+                                                                for env in topology.environments))
     params = parameters.routing_parameters(topology, fake_outputs(topology, with_domain), weights,
-                                           deployed=topology.routing.parameters)
-    params["RoutingMode"] = mode
+                                           deployed=declared.parameters)
     return Renderer(routing_template, params).resources()
 
 
@@ -141,10 +146,34 @@ def test_a_drained_region_is_the_last_resort_and_keeps_its_health_check(routing_
     assert "use1" in doc["Endpoints"] and "HealthCheck1" in resources
 
 
-def test_records_mode_refuses_a_policy_it_cannot_express(tmp_path):
-    topology = _policy_topology(tmp_path, 3, {**POLICIES[3]["failover"], "RoutingMode": "latency-records"})
-    with pytest.raises(Exception, match="latency-records routes by latency only; RoutingPolicy=failover"):
-        parameters.routing_parameters(topology, fake_outputs(topology))
+@pytest.mark.parametrize("size", [3, 5])
+@pytest.mark.parametrize("kind", sorted(POLICIES[3]))
+@pytest.mark.parametrize("drained", [None, "use1"], ids=["all serving", "use1 drained"])
+def test_records_mode_creates_the_record_sets_globalctl_renders(routing_template, tmp_path, size, kind, drained):
+    """The nested records stack, given what the routing stack passes it, creates exactly the record
+    sets routing_records renders (whose answers equal the traffic policy's: test_routing_records)."""
+    topology = _policy_topology(tmp_path, size, {**POLICIES[size][kind], "RoutingMode": "latency-records"})
+    weights = {drained: 0} if drained else None
+    parent = _routing(routing_template, topology, weights, mode="latency-records", with_domain=True)
+    assert "TrafficPolicy" not in parent
+    child = Renderer(load_template(ROOT / "global" / "routing-records.yaml"),
+                     parent["RecordsRouting"]["Properties"]["Parameters"]).resources()
+    created = []
+    for resource in child.values():
+        records = resource["Properties"].get("RecordSets") or [resource["Properties"]]
+        created += [{k: v for k, v in record.items() if k != "HostedZoneId"} for record in records]
+    policy = routing_policy.parse(topology.routing.parameters, {e.name: e.region for e in topology.regions})
+    outputs = fake_outputs(topology, with_domain=True)
+    expected = routing_records.record_sets(
+        policy, "api.global-backend.example", "<Ref Zone>",  # the template's default RecordName
+        {e.name: outputs[e.name]["RoutingTarget"] for e in topology.regions},
+        {e.name: outputs[e.name]["RoutingTargetHostedZoneId"] for e in topology.regions},
+        {e.name: f"<Ref HealthCheck{i}>" for i, e in enumerate(topology.regions)}, weights)
+    normalized = [{**r, **({"Weight": str(r["Weight"])} if "Weight" in r else {})} for r in expected]
+    assert sorted(map(repr, created)) == sorted(map(repr, normalized))
+    for resource in child.values():
+        zone = resource["Properties"].get("HostedZoneId")
+        assert zone == "<Ref Zone>"
 
 
 def test_an_impossible_policy_is_refused_before_any_deploy(tmp_path):
@@ -153,17 +182,24 @@ def test_an_impossible_policy_is_refused_before_any_deploy(tmp_path):
         parameters.routing_parameters(topology, fake_outputs(topology))
 
 
-def test_latency_records_alias_each_region_with_its_health_check(routing_template, four_regions):
+def test_latency_records_alias_each_region_through_its_guard(routing_template, four_regions):
     resources = _routing(routing_template, four_regions, weights={"apse1": 0}, mode="latency-records",
                          with_domain=True)
-    records = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::Route53::RecordSet"}
-    assert sorted(records) == ["LatencyRecord0", "LatencyRecord1", "LatencyRecord3"]
-    euc1 = records["LatencyRecord3"]
-    assert euc1["Region"] == "eu-central-1" and euc1["SetIdentifier"] == "euc1"
-    assert euc1["HealthCheckId"] == "<Ref HealthCheck3>"
-    assert euc1["AliasTarget"] == {"DNSName": "d-3.execute-api.eu-central-1.amazonaws.com",
-                                   "HostedZoneId": "ZONE3", "EvaluateTargetHealth": True}
-    assert "TrafficPolicy" not in resources
+    child = Renderer(load_template(ROOT / "global" / "routing-records.yaml"),
+                     resources["RecordsRouting"]["Properties"]["Parameters"]).resources()
+    guard = child["Guard3Records"]["Properties"]
+    assert guard["Name"] == "guard-euc1.rules.api.global-backend.example" and guard["Region"] == "eu-central-1"
+    assert guard["HealthCheckId"] == "<Ref HealthCheck3>"
+    assert guard["AliasTarget"] == {"DNSName": "d-3.execute-api.eu-central-1.amazonaws.com",
+                                    "HostedZoneId": "ZONE3", "EvaluateTargetHealth": True}
+    nearest = [r for r in child["LatencyLevel"]["Properties"]["RecordSets"] if r["Name"] == "nearest-healthy-region"
+               ".rules.api.global-backend.example"]
+    assert [r["SetIdentifier"] for r in nearest] == ["guard-euw1", "guard-use1", "guard-euc1"]  # apse1 drained
+    start = child["Failover1Level"]["Properties"]["RecordSets"]
+    assert [(r["Name"], r["Failover"], r["AliasTarget"]["DNSName"]) for r in start] == [
+        ("api.global-backend.example", "PRIMARY", "nearest-healthy-region.rules.api.global-backend.example"),
+        ("api.global-backend.example", "SECONDARY", "drained-last-resort.rules.api.global-backend.example")]
+    assert "TrafficPolicy" not in resources and not any(r["Type"] == "AWS::Route53::RecordSet" for r in resources.values())
 
 
 def test_routing_refuses_to_drain_every_region(four_regions):

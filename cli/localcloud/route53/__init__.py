@@ -1,7 +1,8 @@
 """Route 53 on the local cloud: its moto patch, its data plane and the wiring between them.
 
 - patch.py: the moto patch (traffic policies, GetHealthCheckStatus from the local checkers,
-  health checks updated in place);
+  health checks updated in place; record_sets.py: records and record set groups changed record by
+  record, groups updated and deleted);
 - the data plane, which never imports moto (callers hand it plain Python objects): latency (the
   inter-region latency table), routing (Answer, health-aware picking), policy (traffic policy
   documents), records (resource record sets), health (the health checkers) and entry (the global

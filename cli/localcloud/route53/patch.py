@@ -4,7 +4,9 @@
   404 to every traffic-policy call and skips the resource types); documents are validated as
   Route 53 validates them;
 - GetHealthCheckStatus reports what the local health checkers observe (moto always says healthy);
-- AWS::Route53::HealthCheck updates in place and keeps its id, as Route 53's UpdateHealthCheck does.
+- AWS::Route53::HealthCheck updates in place and keeps its id, as Route 53's UpdateHealthCheck does;
+- record sets and record set groups change one record (name, type, set identifier) at a time
+  (record_sets.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from moto.route53.responses import Route53
 
 from ..cloudformation import EXTRA_MODELS
 from ..hooks import hooks
+from . import record_sets
 from .policy import validate
 
 
@@ -442,6 +445,7 @@ def _create_health_check(original: Any) -> Any:
 
 
 def install() -> None:
+    record_sets.install()
     for name in ("create_traffic_policy", "create_traffic_policy_version", "get_traffic_policy",
                  "delete_traffic_policy", "list_traffic_policies", "list_traffic_policy_versions",
                  "create_traffic_policy_instance", "get_traffic_policy_instance",

@@ -97,12 +97,17 @@ class Dns:
         return Upstream("127.0.0.1", self.region_ports[match["region"]], match["region"])
 
     def routed_names(self) -> list[str]:
-        names = {i.name for i in traffic_policies(self.account_id).instances.values()}
+        """The names clients ask for: traffic policy instances, and routed record sets that no
+        other record aliases (in records mode a policy's inner rules and guards are alias targets)."""
+        names = {_norm(i.name) for i in traffic_policies(self.account_id).instances.values()}
+        aliased: set[str] = set()
         for zone in list(route53_backends[self.account_id]["aws"].zones.values()):
             for rrset in list(zone.rrsets):
                 if rrset.type in RECORD_TYPES and (rrset.set_identifier or rrset.health_check_id):
-                    names.add(_norm(rrset.name) + ".")
-        return sorted(_norm(n) for n in names)
+                    names.add(_norm(rrset.name))
+                if rrset.alias_target:
+                    aliased.add(_norm(rrset.alias_target.get("DNSName", "")))
+        return sorted(names - aliased)
 
     def resolve(self, host: str | None, client_region: str) -> tuple[Answer, str, str] | None:
         """(answer, record type, how) for a name, or None when nothing routes it."""

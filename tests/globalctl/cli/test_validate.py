@@ -43,6 +43,7 @@ def test_every_template_is_linted_for_every_region_it_deploys_to(config):
         "regional/stream.yaml": regions,
         "global/table.yaml": [topology.home_region],
         "global/routing.yaml": ["us-east-1"],
+        "global/routing-records.yaml": ["us-east-1"],
     }
 
 
@@ -52,7 +53,8 @@ def test_a_broken_template_is_a_precise_finding(tmp_path):
     (tmp_path / "global").unlink()
     (tmp_path / "global").mkdir()
     (tmp_path / "global" / "table.yaml").write_text(broken)
-    (tmp_path / "global" / "routing.yaml").symlink_to(ROOT / "global" / "routing.yaml")
+    for unchanged in ("routing.yaml", "routing-records.yaml"):
+        (tmp_path / "global" / unchanged).symlink_to(ROOT / "global" / unchanged)
     result = runner.invoke(app, ["--config", str(config), "validate"])
     assert result.exit_code == 1
     lines = result.stdout.strip().splitlines()
@@ -131,9 +133,6 @@ def test_witness_must_not_be_a_replica(tmp_path):
           "RoutingWeights=euw1:0,use1:0,apse1:0"), "routing-policy: RoutingWeights: every weight is 0"),
         (("RoutingMode=traffic-policy", "RoutingMode=traffic-policy RoutingPolicy=failover FailoverChain=euw1,use1"),
          "routing-policy: with only ap-southeast-1 healthy, clients in af-south-1"),
-        (("RoutingMode=traffic-policy", "RoutingMode=latency-records RoutingPolicy=failover FailoverChain=euw1,use1,apse1"),
-         "routing-policy: RoutingMode=latency-records routes by latency only; RoutingPolicy=failover needs "
-         "RoutingMode=traffic-policy"),
         (("RoutingMode=traffic-policy", "RoutingMode=traffic-policy RoutingPolicy=geolocation GeoDefault=use1 "
           "GeoLocations=euw1:eu+" + "+".join(f"{a}{b}" for a in "BCDFGHJKLMPRSTVWXZ" for b in "ABCDEGHIKLMNORSTZ")),
          "routing-policy: the geolocation policy renders"),

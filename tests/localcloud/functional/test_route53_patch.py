@@ -220,3 +220,41 @@ def test_health_check_updated_by_a_stack_keeps_its_id(aws, stacks, routing_chang
     assert check["HealthCheckVersion"] == version + 1
     assert check_id in {c["Id"] for c in route53.list_health_checks()["HealthChecks"]}
     assert len(routing_changes) == 2  # created, then updated
+
+
+def _latency(name: str, env: str, region: str) -> dict[str, Any]:
+    return {"Name": name, "Type": "A", "SetIdentifier": env, "Region": region,
+            "AliasTarget": {"DNSName": f"{env}.execute-api.{region}.amazonaws.com", "HostedZoneId": "ZTARGET",
+                            "EvaluateTargetHealth": True}}
+
+
+def test_record_set_groups_update_and_delete_one_record_at_a_time(aws, stacks, routing_changes):
+    """A group is one change batch: an update swaps its records and leaves every other record of
+    the same name alone; deleting a group, or one record of a set, takes exactly its records.
+    (Plain moto cannot update or delete a group, and a RecordSet's delete takes its whole set.)"""
+    route53 = aws("route53")
+    zone_id, zone_name = hosted_zone(route53)
+    name, stack = f"api.{zone_name}", unique("records")
+
+    def template(group: list[dict[str, Any]], single: bool = True) -> dict[str, Any]:
+        resources: dict[str, Any] = {"Group": {"Type": "AWS::Route53::RecordSetGroup",
+                                               "Properties": {"HostedZoneId": zone_id, "RecordSets": group}}}
+        if single:
+            resources["Single"] = {"Type": "AWS::Route53::RecordSet",
+                                   "Properties": {"HostedZoneId": zone_id, **_latency(name, "apse1", "ap-southeast-1")}}
+        return {"Resources": resources}
+
+    def latency_set() -> list[str]:
+        records = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+        return sorted(r["SetIdentifier"] for r in records if r["Name"].rstrip(".") == name)
+
+    euw1, use1 = _latency(name, "euw1", "eu-west-1"), _latency(name, "use1", "us-east-1")
+    assert stacks("us-east-1").create(stack, template([euw1, use1]))["StackStatus"] == "CREATE_COMPLETE"
+    assert latency_set() == ["apse1", "euw1", "use1"]
+    assert stacks("us-east-1").update(stack, template([euw1]))["StackStatus"] == "UPDATE_COMPLETE"
+    assert latency_set() == ["apse1", "euw1"]
+    assert stacks("us-east-1").update(stack, template([euw1], single=False))["StackStatus"] == "UPDATE_COMPLETE"
+    assert latency_set() == ["euw1"]
+    assert stacks("us-east-1").delete(stack) == "DELETE_COMPLETE"
+    assert latency_set() == []
+    assert len(routing_changes) >= 4
