@@ -272,17 +272,21 @@ def test_latency_records_over_custom_domains_route_and_fail_over(global_app):
     for env, region in REGIONS.items():
         cloud.deploy(env, "TableName=global-items", "Release=unreleased", f"DomainName={domain}",
                      f"CertificateArn=arn:aws:acm:{region}:123456789012:certificate/local-test")
-    params = cloud.params("routing")
-    assert "RoutingMode=traffic-policy" in params
-    cloud.deploy("routing", params.replace("RoutingMode=traffic-policy", "RoutingMode=latency-records"))
+    text = cloud.config.read_text()  # the mode is declared in samconfig, as a user switches it
+    assert "RoutingMode=traffic-policy" in text
+    cloud.config.write_text(text.replace("RoutingMode=traffic-policy", "RoutingMode=latency-records"))
+    cloud.deploy("routing", cloud.params("routing"))
 
     route53 = cloud.client("route53", "us-east-1")
     assert route53.list_traffic_policy_instances()["TrafficPolicyInstances"] == []
     zone = next(z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"].startswith("global-backend"))
-    records = [r for r in route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
-               if r.get("SetIdentifier")]
-    assert {r["Region"] for r in records} == set(REGIONS.values())
-    assert all(r["AliasTarget"]["DNSName"].startswith("d-") and r.get("HealthCheckId") for r in records)
+    records = route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+    guards = [r for r in records if r["Name"].startswith("guard-")]
+    assert {r["Region"] for r in guards} == set(REGIONS.values())
+    assert all(r["AliasTarget"]["DNSName"].startswith("d-") and r.get("HealthCheckId") for r in guards)
+    nearest = [r for r in records if r["Name"].rstrip(".") == domain]
+    assert sorted(r["SetIdentifier"] for r in nearest) == sorted(f"guard-{env}" for env in REGIONS)
+    assert all(r["AliasTarget"]["DNSName"].rstrip(".") == f"{r['SetIdentifier']}.rules.{domain}" for r in nearest)
 
     answer = cloud.control("resolve", {"name": domain, "from": "ap-northeast-1"})
     assert (answer["region"], answer["via"]) == ("ap-southeast-1", "record sets")

@@ -222,3 +222,23 @@ def test_no_output_is_named_like_a_parameter(relative):
     # parameter's value: a list parameter then crashes `sam deploy` before it reaches CloudFormation.
     template = load_template(ROOT / relative)
     assert not set(template.get("Outputs", {})) & set(template.get("Parameters", {}))
+
+
+def test_a_routing_deploy_without_the_rendered_policy_is_refused_by_the_template_rules(routing_template, four_regions):
+    """sam deploy --config-env routing without "$(globalctl params routing)" would route nobody: the
+    template's Rules refuse it first, in either mode (checked with the local cloud's Rules)."""
+    from moto.cloudformation.exceptions import ValidationError
+
+    from localcloud.cloudformation import rules
+
+    for mode, missing in (("traffic-policy", "PolicyStart and PolicyRules are empty"),
+                          ("latency-records", "The record levels are empty")):
+        bare = {"Envs": "euw1", "Regions": "eu-west-1", "HealthHosts": "h", "Targets": "t", "TargetZoneIds": "z",
+                "Weights": "1", "RoutingMode": mode}
+        with pytest.raises(ValidationError, match=missing):
+            rules.check(routing_template, bare)
+        params = dataclasses.replace(four_regions.routing, parameters={**four_regions.routing.parameters,
+                                                                       "RoutingMode": mode})
+        topology = dataclasses.replace(four_regions, environments=tuple(
+            params if env is four_regions.routing else env for env in four_regions.environments))
+        rules.check(routing_template, parameters.routing_parameters(topology, fake_outputs(topology)))

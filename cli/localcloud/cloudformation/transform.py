@@ -14,6 +14,7 @@ from moto.cloudformation.models import Stack
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
+from . import rules
 from .common import EXTRA_MODELS
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -68,6 +69,9 @@ def _unknown_types(body: str | dict) -> list[str]:
 
 
 def prepare(body: Any, region: str, parameters: dict[str, Any]) -> Any:
+    template = Stack.parse_template(body) if isinstance(body, str) and body else body
+    if isinstance(template, dict):
+        rules.check(template, parameters)
     expanded = expand_transform(body, region, parameters)
     unknown = _unknown_types(expanded) if expanded else []
     if unknown:

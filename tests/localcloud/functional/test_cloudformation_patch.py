@@ -445,3 +445,26 @@ def test_an_update_change_set_lists_adds_modifies_with_replacement_and_removes(a
     queues = aws("sqs").list_queues().get("QueueUrls", [])
     assert any("GreenQueue" in url for url in queues if name in url)
     assert not any("BlueQueue" in url for url in queues if name in url)
+
+
+RULED = {
+    "Parameters": {"Mode": {"Type": "String"}, "Levels": {"Type": "CommaDelimitedList", "Default": ",,"}},
+    "Rules": {"LevelsGiven": {
+        "RuleCondition": {"Fn::Equals": [{"Ref": "Mode"}, "records"]},
+        "Assertions": [{"Assert": {"Fn::Not": [{"Fn::EachMemberEquals": [{"Ref": "Levels"}, ""]}]},
+                        "AssertDescription": "records mode needs its levels"}]}},
+    "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+}
+
+
+@pytest.mark.parametrize("as_sam_does", [False, True], ids=["CreateStack", "a change set"])
+def test_template_rules_refuse_a_deploy_before_anything_is_made(aws, stacks, as_sam_does):
+    """CloudFormation checks a template's Rules first and fails the call with the assertion's
+    description (moto ignores the section)."""
+    name = unique("rules")
+    make = stacks(REGION).deploy if as_sam_does else stacks(REGION).create
+    with pytest.raises(ClientError, match="records mode needs its levels"):
+        make(name, RULED, Mode="records")
+    assert name not in {s["StackName"] for s in aws("cloudformation").list_stacks()["StackSummaries"]}
+    assert make(unique("rules"), RULED, Mode="records", Levels="a,,")["StackStatus"] == "CREATE_COMPLETE"
+    assert make(unique("rules"), RULED, Mode="policy")["StackStatus"] == "CREATE_COMPLETE"  # the rule does not apply
