@@ -19,6 +19,7 @@ class AwsOperations:
         self.topology = context.topology
         self.endpoints = Endpoints(context.config_path)
         self._build: build.Build | None = None
+        self._drained_from: dict[str, int] = {}
 
     def parameters(self, env: str, leave_out: frozenset[str] = frozenset()) -> dict[str, str]:
         return self.context.stack_parameters(env, leave_out)
@@ -59,10 +60,15 @@ class AwsOperations:
         return routing.serving(self.topology)
 
     def drain(self, env: str) -> bool:
+        # Its weight comes back after the deploy, so a traffic shift survives a rollout.
+        weight = routing.weights(self.topology).get(env)
+        if weight:
+            self._drained_from[env] = weight
         return routing.set_weight(self.topology, env, 0)
 
     def restore_traffic(self, env: str) -> bool:
-        return routing.set_weight(self.topology, env, routing.serving_weight(self.topology, env))
+        weight = self._drained_from.pop(env, None) or routing.serving_weight(self.topology, env)
+        return routing.set_weight(self.topology, env, weight)
 
     def wait_observed(self, env: str, drained: bool) -> float:
         return routing.wait_observed(self.topology, self.endpoints, env, drained=drained)

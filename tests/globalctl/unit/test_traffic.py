@@ -102,3 +102,22 @@ def test_a_shift_or_drain_outlives_a_rollout_until_samconfig_declares_new_weight
     assert rendered("euw1:60,use1:30,apse1:10", shifted, same) == "200,0,55"  # the live weights stay
     assert rendered("euw1:50,use1:50,apse1:0", shifted, same) == "50,50,0"  # a new declaration wins
     assert rendered("euw1:60,use1:30,apse1:10", shifted, {**same, "RoutingPolicy": "latency"}) == "60,30,10"
+
+
+def test_a_rollout_gives_a_drained_region_back_the_weight_it_had_so_a_shift_survives(tmp_path, monkeypatch):
+    from globalctl import routing
+    from globalctl.context import Context
+    from globalctl.rollout.operations import AwsOperations
+    from tests.support.samconfigs import samconfig_text
+
+    config = tmp_path / "samconfig.toml"
+    config.write_text(samconfig_text(THREE))
+    calls: list[tuple[str, int]] = []
+    monkeypatch.setattr(routing, "weights", lambda _topology: {"euw1": 200, "use1": 21, "apse1": 0})
+    monkeypatch.setattr(routing, "set_weight", lambda _topology, env, weight: calls.append((env, weight)) or True)
+    monkeypatch.setattr(routing, "serving_weight", lambda _topology, env: 60)  # what samconfig declares
+    operations = AwsOperations(Context(config))
+    for env in ("euw1", "apse1"):
+        operations.drain(env)
+        operations.restore_traffic(env)
+    assert calls == [("euw1", 0), ("euw1", 200), ("apse1", 0), ("apse1", 60)]  # apse1 was drained already
