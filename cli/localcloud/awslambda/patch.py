@@ -8,16 +8,27 @@
   and Architectures reach the function's configuration (moto's model drops them);
 - event source mappings are served by the local pollers, not by moto's delivery (which runs
   nothing and deletes the stream records it touched), so their changes are announced too;
-- a stack update of a function with inline code (Code.ZipFile) zips the source, as the create does.
+- a stack update of a function with inline code (Code.ZipFile) zips the source, as the create does;
+- GetLayerVersionByArn answers as Lambda does (moto raises NotImplementedError, which reached an
+  AWS client as an HTML 500): the layer version, ResourceNotFoundException for one that does not
+  exist here (another account's, such as Powertools'), InvalidParameterValueException for a
+  malformed ARN.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
+from moto.awslambda.exceptions import (
+    InvalidParameterValueException,
+    UnknownLayerException,
+    UnknownLayerVersionException,
+)
 from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.responses import LambdaResponse
 
 from ..hooks import hooks
 
@@ -124,7 +135,28 @@ def _layers_of_other_accounts(original: Any) -> Any:
     return get_layers_data
 
 
+# "arn:aws:lambda:<region>:<account>:layer:<name>:<version>" (GetLayerVersionByArn's Arn pattern).
+_LAYER_VERSION_ARN = re.compile(r"arn:[a-z-]+:lambda:[a-z]{2}(?:-[a-z]+)+-\d:(?P<account>\d{12}):layer:"
+                                r"(?P<name>[a-zA-Z0-9_-]+):(?P<version>[0-9]+)")
+
+
+def get_layer_version_by_arn(self: LambdaResponse) -> str:
+    arn = self._get_param("Arn") or ""
+    found = _LAYER_VERSION_ARN.fullmatch(arn)
+    if found is None:
+        raise InvalidParameterValueException(f"1 validation error detected: Value '{arn}' at 'arn' failed to satisfy "
+                                             f"constraint: Member must be a layer version ARN")
+    if found["account"] != self.current_account:
+        raise UnknownLayerVersionException([arn])
+    try:
+        layer = self.backend.get_layer_version(found["name"], found["version"])
+    except (UnknownLayerException, UnknownLayerVersionException):
+        raise UnknownLayerVersionException([arn]) from None
+    return json.dumps(layer.get_layer_version())
+
+
 def install() -> None:
+    LambdaResponse.get_layer_version_by_arn = get_layer_version_by_arn  # type: ignore[attr-defined]
     LambdaFunction._get_layers_data = _layers_of_other_accounts(  # type: ignore[method-assign]
         LambdaFunction._get_layers_data)
     LambdaFunction.invoke = _invoke  # type: ignore[method-assign]

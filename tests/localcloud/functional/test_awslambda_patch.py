@@ -172,3 +172,28 @@ def test_a_templates_layers_and_architectures_reach_the_function(aws, stacks):
     configuration = aws("lambda", REGION).get_function_configuration(FunctionName=function_name)
     assert configuration["Architectures"] == ["arm64"]
     assert [entry["Arn"] for entry in configuration["Layers"]] == [layer]
+
+
+def test_get_layer_version_by_arn_answers_as_lambda_does(aws):
+    """Plain moto raises NotImplementedError here, which an AWS client (sam local's layer
+    downloader) received as an HTML 500; Lambda answers the layer version or a JSON error."""
+    from botocore.exceptions import ClientError
+
+    client = aws("lambda", REGION)
+    name = unique("layer")
+    published = client.publish_layer_version(LayerName=name, Content={"ZipFile": zipped("X = 1")},
+                                             CompatibleRuntimes=["python3.13"])
+    found = client.get_layer_version_by_arn(Arn=published["LayerVersionArn"])
+    assert (found["LayerVersionArn"], found["Version"], found["CompatibleRuntimes"]) == (
+        published["LayerVersionArn"], 1, ["python3.13"])
+    missing = [published["LayerVersionArn"][:-1] + "9",  # no such version
+               f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27"]
+    for arn in missing:
+        with pytest.raises(ClientError) as refused:
+            client.get_layer_version_by_arn(Arn=arn)
+        assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    with pytest.raises(ClientError) as malformed:
+        client.get_layer_version_by_arn(Arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:not-a-layer")
+    assert malformed.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert malformed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
