@@ -79,11 +79,25 @@ def serving_weight(topology: Topology, env_name: str) -> int:
     """The weight a restored region gets back: its declared weight under the weighted policy
     (RoutingWeights, as the routing stack carries it), else the plain serving weight."""
     _, _, parameters = routing_stack(topology)
-    if parameters.get("RoutingPolicy") == "weighted":
-        declared = dict(pair.split(":", 1) for pair in parameters.get("RoutingWeights", "").split(",") if ":" in pair)
-        if declared.get(env_name, "").isdigit() and int(declared[env_name]) > 0:
-            return int(declared[env_name])
-    return DEFAULT_WEIGHT
+    policy = deployed_policy(parameters)
+    declared = policy.weights.get(env_name, 0) if policy.kind == "weighted" else 0
+    return declared or DEFAULT_WEIGHT
+
+
+def deployed_policy(parameters: dict[str, str]) -> routing_policy.Policy:
+    """The routing policy a deployed routing stack declares (its parameters), over the regions it routes."""
+    envs = [e for e in parameters.get("Envs", "").split(",") if e]
+    regions = dict(zip(envs, parameters.get("Regions", "").split(","), strict=False))
+    try:
+        return routing_policy.parse(parameters, regions)
+    except routing_policy.PolicyConfigError as error:
+        raise GlobalctlError(f"the deployed routing policy cannot be read: {error}") from None
+
+
+def health_check_ids(parameters: dict[str, str], outputs: dict[str, str]) -> dict[str, str]:
+    """Each routed region env's Route 53 health check id (slot N's is the HealthCheckN output)."""
+    envs = [e for e in parameters.get("Envs", "").split(",") if e]
+    return {env: outputs[f"HealthCheck{slot}"] for slot, env in enumerate(envs) if f"HealthCheck{slot}" in outputs}
 
 
 class _WeightBatch:
@@ -187,7 +201,7 @@ def _update_weights(stack_name: str, region: str, parameters: dict[str, str], en
     from botocore.exceptions import ClientError
 
     given = {"Weights": ",".join(str(current.get(env, DEFAULT_WEIGHT)) for env in envs),
-             **_rendered_policy(parameters, envs, current)}
+             **_rendered_policy(parameters, current)}
     cloudformation = aws.client("cloudformation", region)
     try:
         cloudformation.update_stack(
@@ -204,19 +218,14 @@ def _update_weights(stack_name: str, region: str, parameters: dict[str, str], en
     return True
 
 
-def _rendered_policy(parameters: dict[str, str], envs: list[str], weights: dict[str, int]) -> dict[str, str]:
+def _rendered_policy(parameters: dict[str, str], weights: dict[str, int]) -> dict[str, str]:
     """The traffic policy's rules re-rendered for the new weights, from the declaration the stack
     carries (a drained region moves to the last resort; a shift changes the weighted items). A
     stack deployed before routing policies existed has no such parameters and needs none."""
     if "PolicyRules" not in parameters:
         return {}
-
-    regions = dict(zip(envs, parameters.get("Regions", "").split(","), strict=False))
-    try:
-        policy = routing_policy.parse(parameters, regions)
-    except routing_policy.PolicyConfigError as error:
-        raise GlobalctlError(f"the deployed routing policy cannot be read: {error}") from None
-    rendered = routing_records.stack_parameters(policy, parameters.get("RoutingMode", "traffic-policy"), weights)
+    rendered = routing_records.stack_parameters(deployed_policy(parameters),
+                                                parameters.get("RoutingMode", "traffic-policy"), weights)
     # A stack deployed before records mode took every policy has no level parameters.
     return {key: value for key, value in rendered.items() if key in parameters}
 
@@ -240,8 +249,7 @@ def wait_observed(topology: Topology, endpoints: Endpoints, env_name: str, drain
     deadline = started + OBSERVE_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         answers = [_local_resolve(endpoints, name, location) for location in known_regions()]
-        if all(answer is not None for answer in answers) and all(
-                _as_changed(answer, region, drained) for answer in answers if answer is not None):
+        if all(answer is not None and _as_changed(answer, region, drained) for answer in answers):
             return time.monotonic() - started
         time.sleep(0.2)
     raise GlobalctlError(f"{env_name}: the routing did not {'drain' if drained else 'restore'} it within "

@@ -58,13 +58,9 @@ def route53_health(topology: Topology) -> dict[str, bool | None]:
     stack = aws.describe_stack(routing_env.stack_name, routing_env.region) if routing_env else None
     if stack is None:
         return {}
-    outputs, parameters = aws.outputs_of(stack), aws.parameters_of(stack)
     route53 = aws.client("route53", "us-east-1")
     found = {}
-    for slot, env in enumerate(e for e in parameters.get("Envs", "").split(",") if e):
-        check_id = outputs.get(f"HealthCheck{slot}")
-        if not check_id:
-            continue
+    for env, check_id in routing.health_check_ids(aws.parameters_of(stack), aws.outputs_of(stack)).items():
         observations = route53.get_health_check_status(HealthCheckId=check_id)["HealthCheckObservations"]
         reports = [o["StatusReport"]["Status"] for o in observations]
         found[env] = bool(reports) and all(r.startswith("Success") for r in reports) if reports else None

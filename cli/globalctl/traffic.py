@@ -68,19 +68,13 @@ def declared(topology: Topology) -> tuple[routing_policy.Policy, dict[str, str],
     """The deployed routing's policy (as its stack's parameters declare it), its parameters and outputs."""
     stack_name, region, parameters = routing.routing_stack(topology)
     outputs = aws.outputs_of(aws.describe_stack(stack_name, region))
-    envs = [e for e in parameters.get("Envs", "").split(",") if e]
-    regions = dict(zip(envs, parameters.get("Regions", "").split(","), strict=False))
-    try:
-        return routing_policy.parse(parameters, regions), parameters, outputs
-    except routing_policy.PolicyConfigError as error:
-        raise GlobalctlError(f"the deployed routing policy cannot be read: {error}") from None
+    return routing.deployed_policy(parameters), parameters, outputs
 
 
 def deployed(topology: Topology) -> Deployed:
     policy, parameters, outputs = declared(topology)
-    envs = list(policy.regions)
     route53 = aws.client("route53", "us-east-1")
-    checks = {env: outputs[f"HealthCheck{slot}"] for slot, env in enumerate(envs) if f"HealthCheck{slot}" in outputs}
+    checks = routing.health_check_ids(parameters, outputs)
     health = {env: _checkers_say_healthy(route53.get_health_check_status(HealthCheckId=check)
                                          ["HealthCheckObservations"]) for env, check in checks.items()}
     mode = parameters.get("RoutingMode", "traffic-policy")
@@ -131,12 +125,11 @@ def _route(found: Deployed, location: str) -> Routed:
     shares: dict[str, float] = {}
     if first.population is None:  # no random pick on the way: one answer
         shares[shown.region or "?"] = 1.0
-    else:
-        weights = first.weights or [1] * first.population
-        total = sum(weights) or len(weights)
+    else:  # every weight 0 (or no weights: a plain random choice) picks uniformly
+        weights = first.weights if first.weights and sum(first.weights) else [1] * first.population
         for pick, weight in enumerate(weights):
             region = answer(_Enumerating(pick)).region or "?"
-            shares[region] = shares.get(region, 0.0) + (weight if sum(weights) else 1) / total
+            shares[region] = shares.get(region, 0.0) + weight / sum(weights)
     return Routed(location, dict(sorted(shares.items(), key=lambda s: -s[1])), list(shown.path), not shown.healthy)
 
 

@@ -19,6 +19,12 @@ class _Unknown(Exception):
     pass
 
 
+def is_list(declaration: Any) -> bool:
+    """A parameter declaration whose value CloudFormation hands on as a list."""
+    kind = str((declaration or {}).get("Type", "")) if isinstance(declaration, dict) else ""
+    return kind == "CommaDelimitedList" or kind.startswith("List<")
+
+
 def check(template: dict[str, Any], parameters: dict[str, Any]) -> None:
     declared = template.get("Parameters") or {}
     values: dict[str, Any] = {}
@@ -26,9 +32,7 @@ def check(template: dict[str, Any], parameters: dict[str, Any]) -> None:
         value = parameters.get(name, (spec or {}).get("Default"))
         if value is None:
             continue
-        kind = str((spec or {}).get("Type", ""))
-        is_list = kind == "CommaDelimitedList" or kind.startswith("List<")
-        values[name] = (value if isinstance(value, list) else str(value).split(",")) if is_list else str(value)
+        values[name] = (value if isinstance(value, list) else str(value).split(",")) if is_list(spec) else str(value)
     for name, rule in (template.get("Rules") or {}).items():
         try:
             if "RuleCondition" in rule and not _eval(rule["RuleCondition"], values):

@@ -39,7 +39,7 @@ def expand_transform(body: str | dict[str, Any], region: str, parameters: dict[s
     # as its comma-joined text, it would land in properties that want a list (CorsConfiguration's
     # AllowOrigins) as one string, where CloudFormation deploys the same template with the list.
     declared = template.get("Parameters") or {}
-    values = {k: v for k, v in parameters.items() if isinstance(v, str) and not _is_list(declared.get(k))}
+    values = {k: v for k, v in parameters.items() if isinstance(v, str) and not rules.is_list(declared.get(k))}
     values.update({"AWS::Region": region, "AWS::Partition": "aws"})
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
     try:
@@ -47,11 +47,6 @@ def expand_transform(body: str | dict[str, Any], region: str, parameters: dict[s
     except Exception as error:  # the translator's own InvalidDocumentException and friends
         raise ValidationError(message=f"Transform {SAM_TRANSFORM} failed with: {error}") from error
     return json.dumps(expanded)
-
-
-def _is_list(declaration: Any) -> bool:
-    kind = str((declaration or {}).get("Type", "")) if isinstance(declaration, dict) else ""
-    return kind == "CommaDelimitedList" or kind.startswith("List<")
 
 
 def _unknown_types(body: str | dict) -> list[str]:
