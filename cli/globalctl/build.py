@@ -24,6 +24,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from globalctl import aws
 from globalctl.exceptions import GlobalctlError
@@ -85,12 +86,12 @@ def sam_build(topology: Topology, release: str) -> Build:
     return Build(release, folder)
 
 
-def deployed_code(env: Environment) -> dict[str, str]:
+def deployed_functions(env: Environment) -> dict[str, dict[str, Any]]:
     """Each Lambda function of the env's stack (nested stacks included), by its logical path
-    (`Api/ApiFunction`), mapped to the CodeSha256 Lambda reports."""
+    (`Api/ApiFunction`), mapped to its configuration as Lambda reports it."""
     cloudformation = aws.client("cloudformation", env.region)
     lambda_ = aws.client("lambda", env.region)
-    code: dict[str, str] = {}
+    functions: dict[str, dict[str, Any]] = {}
 
     def walk(stack: str, prefix: str) -> None:
         paginator = cloudformation.get_paginator("list_stack_resources")
@@ -100,12 +101,17 @@ def deployed_code(env: Environment) -> dict[str, str]:
                 if kind == "AWS::CloudFormation::Stack" and resource.get("PhysicalResourceId"):
                     walk(resource["PhysicalResourceId"], f"{prefix}{logical}/")
                 elif kind == "AWS::Lambda::Function" and resource.get("PhysicalResourceId"):
-                    config = lambda_.get_function_configuration(FunctionName=resource["PhysicalResourceId"])
-                    code[f"{prefix}{logical}"] = config["CodeSha256"]
+                    functions[f"{prefix}{logical}"] = lambda_.get_function_configuration(
+                        FunctionName=resource["PhysicalResourceId"])
 
     with aws.reachable():
         walk(env.stack_name, "")
-    return code
+    return functions
+
+
+def deployed_code(env: Environment) -> dict[str, str]:
+    """Each function's CodeSha256 as Lambda reports it, by logical path (see deployed_functions)."""
+    return {path: config["CodeSha256"] for path, config in deployed_functions(env).items()}
 
 
 def code_differences(expected: dict[str, str], deployed: dict[str, str]) -> list[str]:

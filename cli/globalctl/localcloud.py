@@ -29,6 +29,10 @@ CONTROL_TIMEOUT_SECONDS = 30.0
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
+# samconfig's local environments read the deployed region's variables from here (env_vars).
+SAM_ENV_VARS = Path(".globalctl") / "local" / "sam-env-vars.json"
+
+
 def state_dir(project_root: Path) -> Path:
     """Where the local cloud of the project in project_root (the folder of its samconfig) keeps its
     state file, logs and function code."""
@@ -37,7 +41,7 @@ def state_dir(project_root: Path) -> Path:
 
 def start(config_path: Path, base_port: int = lifecycle.DEFAULT_BASE_PORT,
           timeout: float = lifecycle.START_TIMEOUT_SECONDS, health_interval_scale: float = 1.0,
-          alarm_period_scale: float = 1.0) -> dict[str, Any]:
+          alarm_period_scale: float = 1.0, container_gateway: str | None = None) -> dict[str, Any]:
     """Start the local cloud of the project whose samconfig is config_path: its region envs (in
     samconfig order), its home region, in its state dir; the cloud's state once everything listens.
     Raises lifecycle.LocalCloudError; UsageError when the fixed ports would leave 1..65535."""
@@ -48,7 +52,31 @@ def start(config_path: Path, base_port: int = lifecycle.DEFAULT_BASE_PORT,
         raise UsageError(f"--base-port {layout.base_port}: the local cloud needs ports {layout.base_port}.."
                          f"{last}, all within 1..65535 (or 0 for free ports)")
     return lifecycle.up(state_dir(config_path.resolve().parent), layout, top.home_region, timeout,
-                        health_interval_scale, alarm_period_scale)
+                        health_interval_scale, alarm_period_scale, container_gateway)
+
+
+def docker_gateway(network: str = "bridge") -> str:
+    """The gateway address of Docker's network when it is on this machine (Linux: the host side of
+    the bridge, where the endpoint must listen too); "" when Docker runs in a VM of its own (Docker
+    Desktop, Finch), which forwards host.docker.internal to the host's loopback itself."""
+    import socket
+
+    import docker  # SAM's own Docker SDK, in the same environment
+
+    try:
+        config = docker.from_env().networks.get(network).attrs["IPAM"]["Config"]
+    except Exception as error:  # noqa: BLE001  # the SDK wraps socket, HTTP and API errors alike
+        raise LocalCloudError(f"--containers: Docker does not answer ({str(error).splitlines()[0][:200]}); "
+                              f"start Docker first") from None
+    gateways = [entry["Gateway"] for entry in config or [] if entry.get("Gateway")]
+    if not gateways:
+        raise LocalCloudError(f"--containers: Docker's {network!r} network has no gateway address")
+    with socket.socket() as probe:
+        try:
+            probe.bind((gateways[0], 0))
+        except OSError:
+            return ""
+    return gateways[0]
 
 
 @dataclass
@@ -68,10 +96,11 @@ class LocalCloudContext:
         return topology.load(self.config_path)
 
     def up(self, base_port: int | None, timeout: float, health_interval_scale: float = 1.0,
-           alarm_period_scale: float = 1.0) -> dict[str, Any]:
+           alarm_period_scale: float = 1.0, containers: bool = False) -> dict[str, Any]:
         try:
+            gateway = docker_gateway() if containers else None
             return start(self.config_path, lifecycle.DEFAULT_BASE_PORT if base_port is None else base_port,
-                         timeout, health_interval_scale, alarm_period_scale)
+                         timeout, health_interval_scale, alarm_period_scale, gateway)
         except lifecycle.LocalCloudError as error:
             raise LocalCloudError(str(error)) from None
 
@@ -89,6 +118,42 @@ class LocalCloudContext:
 
     def environment(self) -> dict[str, str]:
         return lifecycle.client_environment(self.state())
+
+    def write_sam_env_vars(self, env: str | None) -> tuple[Path, str, int]:
+        """The deployed region's function variables as `sam local --env-vars` reads them, keyed by
+        the function's path (`Api/ApiFunction`): the names only a deploy makes (the nested stacks'
+        SSM parameter and topic) are what the deployed functions have. Returns (file, env, count)."""
+        import os
+
+        from globalctl import build
+
+        top = self._topology()
+        target = region_env(top, env) if env else top.regions[0]
+        container_endpoint = self.state().get("container_endpoint")
+        if not container_endpoint:
+            raise LocalCloudError("the local cloud does not answer containers; restart it with "
+                                  "`globalctl local up --containers`")
+        os.environ.pop("AWS_PROFILE", None)  # only ever this cloud: its endpoint and dummy credentials
+        os.environ.update({**self.environment(), "AWS_CONFIG_FILE": os.devnull,
+                           "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
+        from botocore.exceptions import ClientError
+
+        try:
+            functions = build.deployed_functions(target)
+        except ClientError as error:
+            raise LocalCloudError(f"{target.name}: {error.response['Error'].get('Message', error)}; roll a release "
+                                  f"out first (`globalctl rollout`)") from None
+        if not functions:
+            raise LocalCloudError(f"{target.name} has no functions deployed on the local cloud; roll a release "
+                                  f"out first (`globalctl rollout`)")
+        # The containers' endpoint too: samconfig's LocalEndpointUrl names the default port, this one the real.
+        endpoint = {"AWS_ENDPOINT_URL": container_endpoint}
+        variables = {path: {**config.get("Environment", {}).get("Variables", {}), **endpoint}
+                     for path, config in functions.items()}
+        path = self.config_path.resolve().parent / SAM_ENV_VARS
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(variables, indent=2, sort_keys=True) + "\n")
+        return path, target.name, len(variables)
 
     def call(self, name: str, body: dict[str, Any] | None = None) -> Any:
         state = self.state()

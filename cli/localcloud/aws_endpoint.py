@@ -10,6 +10,7 @@ Before any of it, browser_guard.py refuses what a web page elsewhere could send.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 from typing import Any, Callable, Iterable
@@ -24,10 +25,20 @@ PREFIX = "/_localcloud/"
 ControlHandler = Callable[[Request], Response]
 
 
-class AwsEndpoint:
-    """`allowed_hosts`: host names served besides the loopback ones (see BrowserGuard)."""
+# The name Docker Desktop gives the host inside containers; on Linux, `--add-host
+# host.docker.internal:host-gateway` (samconfig's add_host) maps it to the bridge gateway.
+CONTAINER_HOST_NAME = "host.docker.internal"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, allowed_hosts: Iterable[str] = ()):
+
+class AwsEndpoint:
+    """`allowed_hosts`: host names served besides the loopback ones (see BrowserGuard).
+    `containers`: functions that `sam local` runs in containers reach it as host.docker.internal.
+    Docker Desktop and Finch forward that name to the host's loopback; on Linux it is the Docker
+    network's gateway, `container_gateway`, where the endpoint then also listens, on the same port.
+    Only a private address is taken: never a public interface."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, allowed_hosts: Iterable[str] = (),
+                 containers: bool = False, container_gateway: str | None = None):
         install()
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
@@ -42,8 +53,17 @@ class AwsEndpoint:
         self._server: BaseWSGIServer = make_server(
             host, port, self._app, threaded=True, request_handler=MotoRequestHandler
         )
+        self._servers = [self._server]
+        if container_gateway is not None:
+            address = checked_gateway(container_gateway)
+            self._servers.append(make_server(address, self.port, self._app, threaded=True,
+                                             request_handler=MotoRequestHandler))
+            allowed_hosts = [*allowed_hosts, address]
+        self.containers = containers or container_gateway is not None
+        if self.containers:
+            allowed_hosts = [*allowed_hosts, CONTAINER_HOST_NAME]
         self._guard = BrowserGuard(self.port, allowed_hosts)
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     @property
     def port(self) -> int:
@@ -52,6 +72,11 @@ class AwsEndpoint:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def container_url(self) -> str | None:
+        """The endpoint as a container on the Docker network reaches it, when it listens there."""
+        return f"http://{CONTAINER_HOST_NAME}:{self.port}" if self.containers else None
 
     def route(self, name: str, handler: ControlHandler, methods: Iterable[str] | None = None) -> None:
         """Serve /_localcloud/<name>/... with `handler`: for these methods only (a call that changes
@@ -80,14 +105,30 @@ class AwsEndpoint:
         return response(environ, start_response)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-endpoint", daemon=True)
-        self._thread.start()
+        for server in self._servers:
+            thread = threading.Thread(target=server.serve_forever, name="aws-endpoint", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(timeout=10)
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+
+def checked_gateway(address: str) -> str:
+    """A Docker gateway address the endpoint may listen on: private and not loopback (loopback is
+    served already), so nothing beyond this machine and its containers can reach the endpoint."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        raise ValueError(f"{address!r} is not an IP address") from None
+    if parsed.is_loopback or not parsed.is_private or parsed.is_unspecified:
+        raise ValueError(f"{address} is not a private network's address: the endpoint listens on loopback and "
+                         f"on a Docker network's gateway only")
+    return str(parsed)
 
 
 def json_response(status: int, body: Any) -> Response:

@@ -137,16 +137,21 @@ def _one_start_at_a_time(state_dir: Path) -> Iterator[None]:
 
 
 def up(state_dir: Path, layout: Layout, home_region: str | None = None, timeout: float = START_TIMEOUT_SECONDS,
-       health_interval_scale: float = 1.0, alarm_period_scale: float = 1.0) -> dict[str, Any]:
+       health_interval_scale: float = 1.0, alarm_period_scale: float = 1.0,
+       container_gateway: str | None = None) -> dict[str, Any]:
     """Start the cloud serving layout.regions (env name -> AWS region) and return its state once
     everything listens. home_region: where the cloud's own calls come from (the global entry's
-    default client location, the workers' LOCALCLOUD_HOME_REGION); None: the first region's."""
+    default client location, the workers' LOCALCLOUD_HOME_REGION); None: the first region's.
+    container_gateway: answer sam local's containers, and listen on this Docker network gateway
+    address too ("": the containers reach loopback themselves, as under Docker Desktop)."""
     with _one_start_at_a_time(state_dir):
-        return _up(state_dir, layout, home_region, timeout, health_interval_scale, alarm_period_scale)
+        return _up(state_dir, layout, home_region, timeout, health_interval_scale, alarm_period_scale,
+                   container_gateway)
 
 
 def _supervisor_arguments(state_dir: Path, layout: Layout, home_region: str | None,
-                         health_interval_scale: float, alarm_period_scale: float = 1.0) -> list[str]:
+                         health_interval_scale: float, alarm_period_scale: float = 1.0,
+                         container_gateway: str | None = None) -> list[str]:
     """The supervisor's command line after `python -m localcloud.supervisor`."""
     arguments = ["--state-dir", str(state_dir), "--base-port", str(layout.base_port),
                  "--health-interval-scale", str(health_interval_scale),
@@ -155,11 +160,14 @@ def _supervisor_arguments(state_dir: Path, layout: Layout, home_region: str | No
         arguments += ["--region", f"{env}={region}"]
     if home_region:
         arguments += ["--home-region", home_region]
+    if container_gateway is not None:  # "": containers, with no gateway on this machine to listen on
+        arguments += ["--containers", *(["--container-gateway", container_gateway] if container_gateway else [])]
     return arguments
 
 
 def _up(state_dir: Path, layout: Layout, home_region: str | None, timeout: float,
-        health_interval_scale: float, alarm_period_scale: float = 1.0) -> dict[str, Any]:
+        health_interval_scale: float, alarm_period_scale: float = 1.0,
+        container_gateway: str | None = None) -> dict[str, Any]:
     state = running_state(state_dir)
     if state is not None:
         raise LocalCloudError(f"the local cloud is already running (pid {state['pid']}, endpoint "
@@ -172,7 +180,8 @@ def _up(state_dir: Path, layout: Layout, home_region: str | None, timeout: float
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / LOG_FILE
     command = [sys.executable, "-m", SUPERVISOR_MODULE,
-               *_supervisor_arguments(state_dir, layout, home_region, health_interval_scale, alarm_period_scale)]
+               *_supervisor_arguments(state_dir, layout, home_region, health_interval_scale, alarm_period_scale,
+                                      container_gateway)]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True, close_fds=True, env=_supervisor_env())

@@ -31,8 +31,11 @@ log = logging.getLogger("localcloud")
 class LocalCloud:
     def __init__(self, state_dir: Path, regions: dict[str, str], home_region: str, base_port: int,
                  health_interval_scale: float = 1.0, alarm_period_scale: float = 1.0,
-                 records_dir: Path | None = None):
+                 records_dir: Path | None = None, containers: bool = False,
+                 container_gateway: str | None = None):
         self.state_dir = state_dir
+        self.containers = containers
+        self.container_gateway = container_gateway
         # Where globalctl keeps history.json and drills/ (the console shows them): beside the state
         # dir, as globalctl keeps its state in .globalctl/local and its records in .globalctl/.
         self.records_dir = records_dir if records_dir is not None else state_dir.parent
@@ -62,7 +65,8 @@ class LocalCloud:
         from .route53.entry import GlobalEntry
         from .route53.wiring import Dns
 
-        self.endpoint = AwsEndpoint(port=self.ports.get("endpoint", 0))
+        self.endpoint = AwsEndpoint(port=self.ports.get("endpoint", 0), containers=self.containers,
+                                    container_gateway=self.container_gateway)
         self._parts.append(self.endpoint)
         hooks.endpoint_url = self.endpoint.url
         hooks.publish_metric = metrics.publish
@@ -150,6 +154,7 @@ class LocalCloud:
             "ready": True,
             "started_at": self.started_at,
             "endpoint": self.endpoint.url,
+            "container_endpoint": self.endpoint.container_url,
             "global_url": self.entry.url,
             "console_url": self.console_url,
             "home_region": self.home_region,
@@ -214,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--health-interval-scale", type=float, default=1.0)
     # Alarm periods last this times their deployed Period (60 s x 0.05 = 3 s): alarms fire in seconds.
     parser.add_argument("--alarm-period-scale", type=float, default=1.0)
+    # sam local's containers reach the endpoint as host.docker.internal; on Linux that is the Docker
+    # network's gateway address on this machine, where the endpoint then listens too.
+    parser.add_argument("--containers", action="store_true")
+    parser.add_argument("--container-gateway", default=None)
     parser.add_argument("--records-dir", type=Path, default=None,
                         help="where globalctl writes history.json and drills/ (default: the state dir's parent)")
     args = parser.parse_args(argv)
@@ -225,13 +234,14 @@ def main(argv: list[str] | None = None) -> int:
     regions = dict(args.regions)
     home = args.home_region or next(iter(regions.values()))
     cloud = LocalCloud(args.state_dir, regions, home, args.base_port, args.health_interval_scale,
-                       args.alarm_period_scale, args.records_dir.resolve() if args.records_dir else None)
+                       args.alarm_period_scale, args.records_dir.resolve() if args.records_dir else None,
+                       args.containers, args.container_gateway)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     try:
         state = cloud.start()
-    except OSError as error:
+    except (OSError, ValueError) as error:  # a port in use, or a --container-gateway not to listen on
         cloud.stop()
         print(f"cannot start the local cloud: {error}", file=sys.stderr, flush=True)
         return 1

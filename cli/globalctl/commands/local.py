@@ -36,11 +36,17 @@ def up(
     alarm_period_scale: float = typer.Option(1.0, "--alarm-period-scale", min=0.01, max=1.0,
                                              help="Alarm periods last this share of their deployed Period "
                                                   "(0.05: a 60 s period is 3 s, so alarms fire in seconds)."),
+    containers: bool = typer.Option(False, "--containers",
+                                    help="Also answer functions that `sam local` runs in Docker containers: "
+                                         "the endpoint listens on Docker's bridge gateway too, as "
+                                         "host.docker.internal."),
 ) -> None:
     """Start the local cloud in the background and return once everything listens."""
-    state = _local(ctx).up(base_port, timeout, health_interval_scale, alarm_period_scale)
+    state = _local(ctx).up(base_port, timeout, health_interval_scale, alarm_period_scale, containers)
     typer.echo(f"local cloud up (pid {state['pid']})")
     typer.echo(f"  AWS endpoint : {state['endpoint']}")
+    if state.get("container_endpoint"):
+        typer.echo(f"  containers   : {state['container_endpoint']} (sam local)")
     typer.echo(f"  global entry : {state['global_url']}")
     if state.get("console_url"):
         typer.echo(f"  console      : {state['console_url']}")
@@ -63,6 +69,16 @@ def env(ctx: typer.Context) -> None:
     """Print the exports that point sam and boto3 at the local cloud."""
     for key, value in _local(ctx).environment().items():
         typer.echo(f"export {key}={value}")
+
+
+@app.command("env-vars")
+@reported
+def env_vars(ctx: typer.Context,
+             env_name: str = typer.Argument(None, metavar="[ENV]", help="Region environment (default: the canary).")
+             ) -> None:
+    """Write the deployed region's function variables for `sam local --env-vars` (samconfig's local envs)."""
+    path, env, count = _local(ctx).write_sam_env_vars(env_name)
+    typer.echo(f"wrote {path}: the variables of {count} functions deployed in {env}")
 
 
 @app.command()

@@ -307,6 +307,22 @@ def test_env_prints_the_exports_for_sam_and_boto3(shared):
     assert exports["SAM_CLI_TELEMETRY"] == "0"
 
 
+def test_env_vars_needs_a_cloud_that_answers_containers(shared):
+    project, _ = shared
+    assert project.state()["container_endpoint"] is None  # up without --containers: loopback only
+    result = project.local("env-vars")
+    assert result.exit_code == 1
+    assert one_line(result) == ("error: the local cloud does not answer containers; restart it with "
+                                "`globalctl local up --containers`")
+
+
+def test_env_vars_of_an_unknown_region_is_one_line(shared):
+    project, _ = shared
+    result = project.local("env-vars", "nope")
+    assert result.exit_code == 2
+    assert one_line(result).startswith("error: unknown region env 'nope'")
+
+
 @pytest.mark.slow
 def test_up_twice_refuses_and_leaves_the_first_cloud_alone(shared):
     project, _ = shared
@@ -382,7 +398,7 @@ def test_resolve_before_the_routing_stack_is_one_line(shared):
 
 @pytest.mark.parametrize("args", [
     ["status"], ["status", "--json"], ["env"], ["fault", "euw1", "outage"], ["heal", "all"],
-    ["resolve", "api.global-backend.example"],
+    ["resolve", "api.global-backend.example"], ["env-vars"],
 ])
 def test_commands_other_than_up_need_a_running_cloud(tmp_path, args):
     project = Project.make(tmp_path)
