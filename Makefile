@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint validate demo down bench chaos pictures templates clean
+.PHONY: venv test lint validate demo down bench chaos pictures templates lambda-image clean
 
 venv: $(STAMP)
 
@@ -54,6 +54,11 @@ pictures: venv
 # The generated template (records mode's nested stack); a test fails while it is stale.
 templates:
 	python3 global/generate_routing_records.py
+
+# The Lambda python3.13 images sam local runs the functions in (samconfig's local environments), from
+# Debian's packages; reused while their recipe is unchanged. Needs Docker and mmdebstrap (README).
+lambda-image: venv
+	$(BIN)/python -m harness.lambda_image arm64 x86_64
 
 # Stop the local cloud `make demo` (or `globalctl local up`) left running.
 down: venv

@@ -43,9 +43,10 @@ def test_functions_run_python313_on_arm64_with_the_regional_powertools_layer(api
     for function in functions:
         props = function["Properties"]
         assert props["Runtime"] == "python3.13"
-        assert props["Architectures"] == ["arm64"]
+        assert props["Architectures"] == [{"Ref": "Architecture"}]
         assert props["Layers"] == [{"Ref": "PowertoolsLayerArn"}]
     root = expand(ROOT / "template.yaml")
+    assert root["Parameters"]["Architecture"]["Default"] == "arm64"  # x86_64 only for sam local's native runs
     # Resolved per region by CloudFormation: no layer ARN pasted per region.
     assert root["Parameters"]["PowertoolsLayerArn"]["Type"] == "AWS::SSM::Parameter::Value<String>"
     assert root["Parameters"]["PowertoolsLayerArn"]["Default"].startswith("/aws/service/powertools/python/arm64/")
@@ -190,7 +191,8 @@ def test_each_function_is_granted_exactly_what_its_code_calls(package, role, tem
     assert extra == set()
 
 
-API_PARAMETERS = {"TableName": "global-items", "Release": "v1", "PowertoolsLayerArn": "arn:layer", "ThrottleBurstLimit": "1",
+API_PARAMETERS = {"TableName": "global-items", "Release": "v1", "PowertoolsLayerArn": "arn:layer",
+                  "Architecture": "arm64", "LocalEndpointUrl": "", "ThrottleBurstLimit": "1",
                   "ThrottleRateLimit": "1", "LogRetentionDays": "1", "DomainName": "", "CertificateArn": "",
                   "LatencyP99ThresholdMs": "1", "ErrorRateThresholdPercent": "1",
                   "SiteOrigins": "", "SiteDirectoryParameter": "/global-backend/global-backend/site-directory"}
@@ -226,3 +228,30 @@ def test_the_api_function_reads_only_its_regions_site_directory(api):
     site = next(s for s in statements if s.get("Sid") == "ReadTheSiteDirectory")
     assert site["Action"] == "ssm:GetParameter"
     assert site["Resource"]["Fn::Sub"].endswith(":parameter${SiteDirectoryParameter}")
+
+
+@pytest.mark.parametrize("name", ["api.yaml", "stream.yaml"])
+def test_functions_name_an_endpoint_only_for_sam_local(name):
+    """sam local passes a function only the variables its template declares, so AWS_ENDPOINT_URL is
+    declared when samconfig's local environments set LocalEndpointUrl, and absent in AWS."""
+    template = expand(ROOT / "regional" / name)
+    parameters = {"TableName": "t", "Release": "v1", "PowertoolsLayerArn": "arn:layer", "Architecture": "arm64",
+                  "LogRetentionDays": "1", "StreamBatchSize": "1", "StreamMaximumRetryAttempts": "1",
+                  "IteratorAgeThresholdMs": "1", **API_PARAMETERS}
+    functions = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"]
+    for endpoint, expected in (("", None), ("http://host.docker.internal:4610", "http://host.docker.internal:4610")):
+        renderer = Renderer(template, {**parameters, "LocalEndpointUrl": endpoint})
+        for function in functions:
+            variables = renderer.eval(template["Resources"][function]["Properties"]["Environment"]["Variables"])
+            assert variables.get("AWS_ENDPOINT_URL") == expected
+
+
+def test_the_local_endpoint_parameter_takes_only_local_names():
+    import re
+
+    pattern = re.compile(expand(ROOT / "template.yaml")["Parameters"]["LocalEndpointUrl"]["AllowedPattern"])
+    for good in ("", "http://host.docker.internal:4610", "http://127.0.0.1:4610", "http://localhost:1"):
+        assert pattern.fullmatch(good), good
+    for bad in ("https://dynamodb.eu-west-1.amazonaws.com", "http://10.0.0.1:4610", "http://host.docker.internal",
+                "http://evil.example:4610"):
+        assert not pattern.fullmatch(bad), bad
