@@ -15,6 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
+from common.events import require_http_api
 from common.items import ID_RULE, dumps, public_item
 from common.observability import logger, metrics, tracer
 
@@ -310,9 +311,10 @@ def _route_label(event: dict[str, Any]) -> str:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    require_http_api(event)  # another kind of event is not a request: Lambda's error payload, not a 500
     try:
         response = app.resolve(event, context)
-    except Exception:  # resolve() itself failed (e.g. not an HTTP API event): still answer JSON
+    except Exception:  # resolve() itself failed: still answer JSON
         logger.exception("could not resolve the request")
         response = {
             "statusCode": 500,

@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from common import aws
+from common.events import require_dynamodb_stream
 from common.observability import logger, metrics, tracer
 
 from .notify import notification, origin_of
@@ -106,6 +107,7 @@ def _announce(raw: dict[str, Any]) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    require_dynamodb_stream(event)
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

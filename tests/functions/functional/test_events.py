@@ -116,3 +116,30 @@ def test_custom_resource_event_files_exist():
     assert names == ["create.json", "delete.json"]
     for name in names:
         assert json.loads((EVENTS / "custom_resources" / name).read_text())["ResourceProperties"]["TableName"]
+
+
+@pytest.mark.parametrize(("handler", "event", "error"), [
+    ("api", "stream/insert_local.json", "NotAnHttpApiEvent"),
+    ("api", "custom_resources/create.json", "NotAnHttpApiEvent"),
+    ("api", None, "NotAnHttpApiEvent"),
+    ("stream", "api/health.json", "NotADynamoDBStreamEvent"),
+    ("stream", None, "NotADynamoDBStreamEvent"),
+])
+def test_an_event_of_another_kind_fails_the_invocation_naming_what_was_expected(handler, event, error, request):
+    """Not a request answered 500, nor an empty batch: Lambda's error payload (errorType, errorMessage)."""
+    from common import events
+
+    call = request.getfixturevalue(handler)
+    with pytest.raises(events.WrongEvent) as raised:
+        call(load_event(event) if event else {})
+    assert type(raised.value).__name__ == error
+    assert str(raised.value).startswith("expected an API Gateway HTTP API event" if handler == "api"
+                                        else "expected a DynamoDB stream event")
+
+
+def test_a_batch_of_another_source_is_another_kind_of_event(stream):
+    from common import events
+
+    sqs = {"Records": [{"eventSource": "aws:sqs", "messageId": "m1", "body": "{}"}]}
+    with pytest.raises(events.NotADynamoDBStreamEvent):
+        stream(sqs)
