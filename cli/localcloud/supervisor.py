@@ -52,7 +52,7 @@ class LocalCloud:
     def start(self) -> dict[str, Any]:
         from .apigatewayv2.wiring import ApiCatalog, FunctionInvoker, start_servers
         from .awslambda.event_source_mappings.wiring import StreamMappings
-        from .awslambda.wiring import Functions
+        from .awslambda.wiring import Functions, register_public_layers
         from .aws_endpoint import AwsEndpoint
         from .cloudwatch import metrics
         from .cloudwatch.evaluation import AlarmEvaluator
@@ -107,6 +107,7 @@ class LocalCloud:
         self.alarms.start()
 
         register_control(self)
+        register_public_layers(self.endpoint)
         register_console(self, self.records_dir, ACCOUNT_ID)
         self.endpoint.start()
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -11,8 +11,12 @@
 - a stack update of a function with inline code (Code.ZipFile) zips the source, as the create does;
 - GetLayerVersionByArn answers as Lambda does (moto raises NotImplementedError, which reached an
   AWS client as an HTML 500): the layer version, ResourceNotFoundException for one that does not
-  exist here (another account's, such as Powertools'), InvalidParameterValueException for a
-  malformed ARN.
+  exist here (another account's), InvalidParameterValueException for a malformed ARN;
+- GetLayerVersion and GetLayerVersionByArn answer for Powertools' public layer (the ARN the SSM
+  public parameters hand out, ssm/patch.py) as AWS does, its Content.Location a download URL on
+  this endpoint: `sam local` downloads every layer before it runs a function. The content is built
+  on first request (public_layers.py); a failed build is a ServiceException (500 JSON). Any other
+  account's layer is a ResourceNotFoundException, for GetLayerVersion too.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ import base64
 import json
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from moto.awslambda.exceptions import (
     InvalidParameterValueException,
+    LambdaClientError,
     UnknownLayerException,
     UnknownLayerVersionException,
 )
@@ -31,6 +37,7 @@ from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.awslambda.responses import LambdaResponse
 
 from ..hooks import hooks
+from . import public_layers
 
 
 def _invoke(self: LambdaFunction, body: str, request_headers: Any, response_headers: Any) -> bytes:
@@ -135,9 +142,39 @@ def _layers_of_other_accounts(original: Any) -> Any:
     return get_layers_data
 
 
-# "arn:aws:lambda:<region>:<account>:layer:<name>:<version>" (GetLayerVersionByArn's Arn pattern).
-_LAYER_VERSION_ARN = re.compile(r"arn:[a-z-]+:lambda:[a-z]{2}(?:-[a-z]+)+-\d:(?P<account>\d{12}):layer:"
-                                r"(?P<name>[a-zA-Z0-9_-]+):(?P<version>[0-9]+)")
+# "arn:aws:lambda:<region>:<account>:layer:<name>" (GetLayerVersion's LayerName may be one), and with
+# ":<version>" GetLayerVersionByArn's Arn pattern.
+_LAYER_ARN = (r"arn:[a-z-]+:lambda:[a-z]{2}(?:-[a-z]+)+-\d:(?P<account>\d{12}):layer:"
+              r"(?P<name>[a-zA-Z0-9_-]+)")
+_LAYER_NAME_ARN = re.compile(_LAYER_ARN)
+_LAYER_VERSION_ARN = re.compile(_LAYER_ARN + r":(?P<version>[0-9]+)")
+
+
+class LayerBuildFailed(LambdaClientError):
+    """Lambda's answer to a failure on its side (HTTP 500, JSON like every Lambda error)."""
+
+    code = 500
+
+    def __init__(self, message: str):
+        super().__init__("ServiceException", message)
+
+
+def _endpoint_url(response: LambdaResponse) -> str:
+    # The URL the caller reached this endpoint by (a container calls it host.docker.internal); the
+    # endpoint's BrowserGuard has already refused any Host name it does not serve.
+    host = response.headers.get("Host")
+    return f"http://{host}" if host else hooks.endpoint_url
+
+
+def _layer_of_another_account(response: LambdaResponse, arn: str) -> str:
+    """Another account's layer version: Powertools' public layer is served, any other is not here."""
+    layer = public_layers.find(arn)
+    if layer is None:
+        raise UnknownLayerVersionException([arn])
+    try:
+        return json.dumps(public_layers.layer_version(layer, _endpoint_url(response)))
+    except public_layers.LayerBuildError as error:
+        raise LayerBuildFailed(str(error)) from None
 
 
 def get_layer_version_by_arn(self: LambdaResponse) -> str:
@@ -147,7 +184,7 @@ def get_layer_version_by_arn(self: LambdaResponse) -> str:
         raise InvalidParameterValueException(f"1 validation error detected: Value '{arn}' at 'arn' failed to satisfy "
                                              f"constraint: Member must be a layer version ARN")
     if found["account"] != self.current_account:
-        raise UnknownLayerVersionException([arn])
+        return _layer_of_another_account(self, arn)
     try:
         layer = self.backend.get_layer_version(found["name"], found["version"])
     except (UnknownLayerException, UnknownLayerVersionException):
@@ -155,8 +192,27 @@ def get_layer_version_by_arn(self: LambdaResponse) -> str:
     return json.dumps(layer.get_layer_version())
 
 
+def _get_layer_version(original: Any) -> Any:
+    """GET /2018-10-31/layers/<LayerName>/versions/<n>: another account's layer ARN as
+    GetLayerVersionByArn answers it; this account's layers as moto does."""
+
+    def get_layer_version(self: LambdaResponse) -> str:
+        parts = self.path.split("/")
+        layer_name, version = unquote(parts[-3]), parts[-1]
+        if not version.isdigit():  # moto's int() would fail into an HTML 500
+            raise InvalidParameterValueException(f"VersionNumber must be a number, not '{version}'")
+        other = _LAYER_NAME_ARN.fullmatch(layer_name)
+        if other is not None and other["account"] != self.current_account:
+            return _layer_of_another_account(self, f"{layer_name}:{int(version)}")
+        return original(self)
+
+    return get_layer_version
+
+
 def install() -> None:
     LambdaResponse.get_layer_version_by_arn = get_layer_version_by_arn  # type: ignore[attr-defined]
+    LambdaResponse.get_layer_version = _get_layer_version(  # type: ignore[method-assign]
+        LambdaResponse.get_layer_version)
     LambdaFunction._get_layers_data = _layers_of_other_accounts(  # type: ignore[method-assign]
         LambdaFunction._get_layers_data)
     LambdaFunction.invoke = _invoke  # type: ignore[method-assign]

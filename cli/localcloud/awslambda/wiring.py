@@ -1,9 +1,11 @@
 """Lambda's wiring: deployed functions, as the control plane (moto) knows them, running in the
-local runtime (awslambda/runtime/).
+local runtime (awslambda/runtime/), and the route public layers are downloaded from.
 
 moto holds each function's configuration and code zip; the runtime holds worker processes. A
 function is (re)deployed into the runtime when the control plane announces a change, so the next
 invocation runs the new code or environment, as Lambda does after UpdateFunctionCode/Configuration.
+GetLayerVersion's Content.Location for Powertools' public layer points at the endpoint's
+/_localcloud/layers/<file> (public_layers.py); `register_public_layers` serves it there.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, Callable, Mapping
 
 from moto.awslambda.models import lambda_backends
 
+from . import public_layers
 from .runtime.code import extract_code
 from ..invocation import InvokeOutcome, TooManyRequests
 from .runtime.errors import FunctionNotDeployed
@@ -30,6 +33,11 @@ Publish = Callable[[str, str, str, str, Mapping[str, str], float, str], None]
 
 def _unpublished(*_: Any) -> None:
     return None
+
+
+def register_public_layers(endpoint: Any) -> None:
+    """Serve the public layers' zips (GET only) on the AWS endpoint (aws_endpoint.AwsEndpoint)."""
+    endpoint.route(public_layers.ROUTE, public_layers.serve, ("GET",))
 
 
 class Functions:

@@ -2,9 +2,10 @@
 
 template.yaml takes its Powertools layer from the public parameter
 /aws/service/powertools/python/<arch>/<runtime>/latest (an AWS::SSM::Parameter::Value parameter),
-which every AWS region answers and moto does not. The local Lambda runtime does not download
-layers (the local interpreter's own Powertools stands in), but the ARN must resolve for the stack
-to deploy, and it appears in the function's configuration as it would in AWS.
+which every AWS region answers and moto does not. The ARN must resolve for the stack to deploy, and
+it appears in the function's configuration as it would in AWS. The local Lambda runtime uses no
+layers (the local interpreter's own Powertools stands in); the Lambda API serves this layer's
+content for `sam local`, which downloads it (awslambda/public_layers.py, matching this ARN).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ A function runs from its extracted deployment package with its Handler, Environm
 memory setting and region, one worker process per execution environment. Each worker uses the
 supervisor's interpreter (``sys.executable``): ``sys.path`` is the package first, then that
 interpreter's own site-packages, which stand in for the runtime's boto3 and for layers such as
-Powertools. Layers are NOT downloaded, and ``Runtime`` only labels the environment
+Powertools. No layer is mounted (the Lambda API serves Powertools' public layer for `sam local`
+only: ../public_layers.py), and ``Runtime`` only labels the environment
 (``AWS_EXECUTION_ENV``): the Python version is the supervisor's.
 
 Entry points: :class:`LambdaRuntime` (the registry the supervisor owns), :class:`FunctionPool`,

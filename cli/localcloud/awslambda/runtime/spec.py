@@ -58,7 +58,7 @@ _LOCAL_CLOUD_KEYS: frozenset[str] = frozenset({
     "AWS_USE_DUALSTACK_ENDPOINT",
 })
 
-# Lambda's default PATH (without /opt/bin: layers are not downloaded here).
+# Lambda's default PATH (without /opt/bin: this runtime mounts no layers).
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin/:/bin"
 
 # Stands in for /var/runtime: the directory holding the runtime's bootstrap (our worker).
