@@ -29,7 +29,7 @@ from pathlib import Path
 RUNTIME = "python3.13"
 SUITE = "trixie"
 MIRROR = "http://deb.debian.org/debian"
-PACKAGES = ("python3.13", "dash", "coreutils")
+PACKAGES = ("python3.13", "dash", "coreutils", "libstdc++6")  # awslambdaric's runtime_client is C++
 AWSLAMBDARIC = "4.2.2"
 REPOSITORY = "global-backend/lambda-python3.13"
 RECIPE_LABEL = "global-backend.recipe"
@@ -157,11 +157,28 @@ def build(architecture: str, force: bool = False, say=print) -> str:
             log = client.api.build(fileobj=stream, custom_context=True, tag=tag, rm=True, forcerm=True, decode=True,
                                    platform=ARCHITECTURES[architecture][1], labels={RECIPE_LABEL: recipe(architecture)})
             errors = [entry["error"] for entry in log if "error" in entry]
+    if not errors:
+        _forget_derived_images(client)
     if errors:
         hint = " (an arm64 image on this host needs qemu binfmt: see the README)" if "exec format" in errors[-1] else ""
         raise ImageBuildError(f"docker build of {tag} failed: {errors[-1].strip()}{hint}")
     say(f"built {tag}")
     return tag
+
+
+def _forget_derived_images(client) -> None:
+    """SAM builds its own image on top of this one (with its emulator and the layers) and, told not
+    to pull, never checks the base again: remove those, so its next run builds on the new image."""
+    import docker
+
+    prefix = f"samcli/lambda-python:{RUNTIME.removeprefix('python')}-"  # SAM's name for a zip function's image
+    for image in client.images.list(name="samcli/lambda-python"):
+        if not any(tag.startswith(prefix) for tag in image.tags):
+            continue
+        try:
+            client.images.remove(image.id, force=True)
+        except docker.errors.APIError:
+            pass  # in use by a running container: SAM replaces it when that ends
 
 
 def main(argv: list[str] | None = None) -> int:
