@@ -152,10 +152,11 @@ class LocalCloud:
         return response.json()
 
 
-def start_cloud(project: Path, config_name: str, alarm_period_scale: float = 1.0) -> LocalCloud:
+def start_cloud(project: Path, config_name: str, alarm_period_scale: float = 1.0,
+                container_gateway: str | None = None) -> LocalCloud:
     config = project / config_name
     state = localcloud.start(config, 0, timeout=60, health_interval_scale=HEALTH_INTERVAL_SCALE,
-                             alarm_period_scale=alarm_period_scale)
+                             alarm_period_scale=alarm_period_scale, container_gateway=container_gateway)
     return LocalCloud(project, config, state)
 
 
@@ -172,18 +173,21 @@ def stop_cloud(cloud: LocalCloud) -> None:
 
 @contextlib.contextmanager
 def running_cloud(tmp_path_factory: pytest.TempPathFactory, name: str,
-                  config_name: str = "samconfig.toml", alarm_period_scale: float = 1.0) -> Iterator[LocalCloud]:
-    """A fresh copy of the project on its own local cloud, stopped (and checked stopped) afterwards."""
-    cloud = start_cloud(copy_project(tmp_path_factory.mktemp(name)), config_name, alarm_period_scale)
+                  config_name: str = "samconfig.toml", alarm_period_scale: float = 1.0,
+                  container_gateway: str | None = None) -> Iterator[LocalCloud]:
+    """A fresh copy of the project on its own local cloud, stopped (and checked stopped) afterwards.
+    container_gateway: also answer sam local's containers (see localcloud.start)."""
+    cloud = start_cloud(copy_project(tmp_path_factory.mktemp(name)), config_name, alarm_period_scale,
+                        container_gateway)
     try:
         yield cloud
     finally:
         stop_cloud(cloud)
 
 
-def rolled_out(tmp_path_factory: pytest.TempPathFactory, name: str):
+def rolled_out(tmp_path_factory: pytest.TempPathFactory, name: str, container_gateway: str | None = None):
     """A module's own cloud with `globalctl rollout --release v1` done; stopped afterwards."""
-    with running_cloud(tmp_path_factory, name) as cloud:
+    with running_cloud(tmp_path_factory, name, container_gateway=container_gateway) as cloud:
         result = cloud.cli("rollout", "--release", "v1", *FAST)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
         yield cloud

@@ -1,0 +1,224 @@
+"""sam local for real: every event in events/ through `sam local invoke`, and `sam local start-api`
+answering HTTP, in Docker containers, against a running local cloud.
+
+The commands are the README's, run in a copy of the project: `globalctl local up --containers`,
+a rollout, `globalctl local env-vars`, `sam build`, then `sam local ... --config-env local-x86_64`
+for every event (the functions built for x86_64 run natively here) and `--config-env local` (the
+shipped arm64 functions, under qemu) for the ones that write and read. The local cloud serves the
+Powertools layer SAM downloads, and the functions reach its DynamoDB, SSM and SNS through the
+Docker bridge gateway; nothing in a container can reach beyond this machine (see docker_engine).
+
+Where no Docker engine can be had the module is skipped, with the reason, before any cloud starts.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from globalctl import localcloud
+from harness import lambda_image
+from tests.e2e.conftest import FAST, LocalCloud, _sam, http, running_cloud, wait_until
+from tests.functions.functional.test_events import API_CASES, STREAM_CASES
+from tests.support import ROOT
+from tests.support.docker_engine import DockerUnavailable, arm64_runs, engine
+
+pytestmark = pytest.mark.slow
+
+EVENTS = ROOT / "events"
+NATIVE, SHIPPED = "local-x86_64", "local"
+REPLICAS = {"euw1": "eu-west-1", "use1": "us-east-1", "apse1": "ap-southeast-1"}
+SEEDED = "order-1001"
+
+
+@pytest.fixture(scope="module")
+def docker():
+    try:
+        with engine() as client:
+            yield client
+    except DockerUnavailable as reason:
+        pytest.skip(f"sam local needs Docker: {reason}")
+
+
+@pytest.fixture(scope="module")
+def images(docker) -> dict[str, str]:
+    """The Debian-built invoke images samconfig names (built once, then reused by their recipe)."""
+    built = {"x86_64": lambda_image.build("x86_64", say=lambda _line: None)}
+    if arm64_runs() is None:
+        built["arm64"] = lambda_image.build("arm64", say=lambda _line: None)
+    return built
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, docker, images):
+    with running_cloud(tmp_path_factory, "sam-local", container_gateway=localcloud.docker_gateway()) as cloud:
+        shutil.copytree(EVENTS, cloud.project / "events")
+        rollout = cloud.cli("rollout", "--release", "v1", *FAST)
+        assert rollout.returncode == 0, rollout.stdout[-3000:] + rollout.stderr[-2000:]
+        written = cloud.cli("local", "env-vars")
+        assert written.returncode == 0, written.stderr
+        cloud.run(_sam(), "build")
+        yield cloud
+
+
+def invoke(cloud: LocalCloud, function: str, event: str | Path, config_env: str = NATIVE,
+           ) -> tuple[subprocess.CompletedProcess, Any]:
+    """`sam local invoke <function> -e <event> --config-env <env>`: the run and the function's answer."""
+    result = cloud.run(_sam(), "local", "invoke", function, "-e", str(event), "--config-env", config_env, check=False)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    return result, json.loads(lines[-1])
+
+
+def replica_item(cloud: LocalCloud, region: str, item_id: str) -> dict[str, Any] | None:
+    found = cloud.client("dynamodb", region).get_item(TableName="global-items", Key={"id": {"S": item_id}})
+    return found.get("Item")
+
+
+def seed(cloud: LocalCloud) -> None:
+    """order-1001 at version 1, written through euw1's deployed API (not the code under test)."""
+    url = f"{cloud.api('euw1')}/items/{SEEDED}"
+    http("DELETE", url)
+    assert http("PUT", url, {"data": {"customer": "Ana"}}).status == 201
+
+
+def test_every_api_event_through_sam_local_invoke(app):
+    """Each events/api case answers the status the handler tests expect, from the container."""
+    wrong = {}
+    for case, (status, code, seeded) in sorted(API_CASES.items()):
+        if seeded:
+            seed(app)
+        else:
+            http("DELETE", f"{app.api('euw1')}/items/{SEEDED}")
+        _, answer = invoke(app, "Api/ApiFunction", f"events/api/{case}.json")
+        body = json.loads(answer["body"]) if answer.get("body", "").startswith("{") else answer.get("body")
+        if answer["statusCode"] != status or (code is not None and body.get("error") != code):
+            wrong[case] = (answer["statusCode"], body)
+        assert answer["headers"]["x-served-by-region"] == "eu-west-1"
+    assert not wrong, wrong
+
+
+def test_health_reads_the_region_state_from_the_local_cloud(app):
+    _, answer = invoke(app, "Api/ApiFunction", "events/api/health.json")
+    health = json.loads(answer["body"])
+    assert answer["statusCode"] == 200 and health["release"] == "v1", health
+    # The operator's switch is the deployed SSM parameter: flipped there, the container's answer changes.
+    name = json.loads((app.project / ".globalctl/local/sam-env-vars.json").read_text())[
+        "Api/ApiFunction"]["SERVICE_STATE_PARAMETER"]
+    ssm = app.client("ssm", "eu-west-1")
+    ssm.put_parameter(Name=name, Value="out-of-service", Overwrite=True)
+    try:
+        _, answer = invoke(app, "Api/ApiFunction", "events/api/health.json")
+        assert answer["statusCode"] == 503, answer
+    finally:
+        ssm.put_parameter(Name=name, Value="in-service", Overwrite=True)
+
+
+def test_a_write_from_the_container_replicates_to_every_region(app):
+    http("DELETE", f"{app.api('euw1')}/items/{SEEDED}")
+    _, answer = invoke(app, "Api/ApiFunction", "events/api/put_item_create.json")
+    assert answer["statusCode"] == 201, answer
+    for region in REPLICAS.values():
+        item = wait_until(lambda r=region: replica_item(app, r, SEEDED), timeout=30, what=f"{SEEDED} in {region}")
+        assert item["origin_region"]["S"] == "eu-west-1"
+        assert item["data"]["M"]["customer"]["S"] == "Ana"
+
+
+@pytest.mark.parametrize("case", sorted(STREAM_CASES))
+def test_stream_events_through_sam_local_invoke(app, case):
+    _, failed = STREAM_CASES[case]
+    _, answer = invoke(app, "ChangeStream/StreamProcessorFunction", f"events/stream/{case}.json")
+    assert len(answer["batchItemFailures"]) == failed, answer
+
+
+def test_custom_resource_events_run_without_leaving_the_machine(app, tmp_path):
+    """The lookup answers from the local cloud's table; the response goes to a loopback URL (the
+    file's S3 URL is AWS's), so in the container it is refused, and nothing leaves the machine."""
+    for case in ("create", "delete"):
+        event = json.loads((EVENTS / "custom_resources" / f"{case}.json").read_text())
+        event["ResponseURL"] = "http://127.0.0.1:9/cfn-response"
+        path = tmp_path / f"{case}.json"
+        path.write_text(json.dumps(event))
+        result, answer = invoke(app, "ChangeStream/ReplicaStreamLookupFunction", path)
+        assert answer is None, answer  # a custom resource answers CloudFormation, not its caller
+        assert "Connection refused" in result.stderr or "ConnectionRefused" in result.stderr, result.stderr[-2000:]
+
+
+def test_a_malformed_event_gets_the_functions_error_payload(app, tmp_path):
+    """Not JSON: the runtime's own UnmarshalError. Another function's event: the handler's named
+    error. Both as Lambda's error payload, promptly, with the project's code raising nothing else."""
+    malformed = tmp_path / "malformed.json"
+    malformed.write_text('{"rawPath": "/items", "requestContext": ')
+    _, answer = invoke(app, "Api/ApiFunction", malformed)
+    assert answer["errorType"] == "Runtime.UnmarshalError", answer
+
+    _, answer = invoke(app, "ChangeStream/StreamProcessorFunction", "events/api/health.json")
+    assert answer["errorType"] == "NotADynamoDBStreamEvent", answer
+    assert answer["errorMessage"].startswith("expected a DynamoDB stream event"), answer
+    _, answer = invoke(app, "Api/ApiFunction", "events/stream/insert_local.json")
+    assert answer["errorType"] == "NotAnHttpApiEvent", answer
+
+
+@pytest.mark.skipif(arm64_runs() is not None, reason=str(arm64_runs()))
+def test_the_shipped_arm64_function_writes_and_the_item_replicates(app):
+    """--config-env local: the functions as shipped (arm64, under qemu on an x86_64 host)."""
+    http("DELETE", f"{app.api('euw1')}/items/{SEEDED}")
+    _, created = invoke(app, "Api/ApiFunction", "events/api/put_item_create.json", SHIPPED)
+    assert created["statusCode"] == 201, created
+    for region in REPLICAS.values():
+        item = wait_until(lambda r=region: replica_item(app, r, SEEDED), timeout=30, what=f"{SEEDED} in {region}")
+        assert item["data"]["M"]["customer"]["S"] == "Ana"
+    assert http("GET", f"{app.api('apse1')}/items/{SEEDED}").json()["data"]["customer"] == "Ana"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_start_api_serves_http(app):
+    from tests.e2e.conftest import in_background
+
+    port = _free_port()
+    command = [_sam(), "local", "start-api", "--config-env", NATIVE, "--port", str(port)]
+    with in_background(command, app.project, app.env, stderr=subprocess.STDOUT) as (process, lines):
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: process.poll() is not None or any("Running on" in line for line in lines),
+                   timeout=120, what="sam local start-api listening")
+        assert process.poll() is None, "\n".join(lines[-30:])
+        health = wait_until(lambda: _answer(f"{base}/health"), timeout=180, what="/health through start-api")
+        assert health.status == 200 and health.json()["release"] == "v1", health.body
+        put = http("PUT", f"{base}/items/order-2001", {"data": {"customer": "Bo"}}, timeout=120)
+        assert put.status == 201, put.body
+        got = http("GET", f"{base}/items/order-2001", timeout=120)
+        assert got.status == 200 and got.json()["data"] == {"customer": "Bo"}
+        assert replica_item(app, "ap-southeast-1", "order-2001") or wait_until(
+            lambda: replica_item(app, "ap-southeast-1", "order-2001"), timeout=30, what="replicated")
+        bad = _raw_put(f"{base}/items/order-2001", b"{not json")
+        assert bad[0] == 400 and json.loads(bad[1])["error"] == "malformed_json", bad
+
+
+def _raw_put(url: str, body: bytes) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=body, method="PUT", headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - loopback only
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _answer(url: str):
+    try:
+        return http("GET", url, timeout=120)
+    except OSError:
+        return None

@@ -1,0 +1,102 @@
+"""Docker for the sam local tests: the engine that answers, or dockerd from Debian's docker.io
+package started here when this is root and none runs (stopped again afterwards); otherwise the
+reason the tests must be skipped.
+
+When it starts dockerd itself, it also closes the containers' way out: a DOCKER-USER rule rejects
+everything a container on the default bridge sends to be forwarded, so a function can reach this
+machine (the local cloud on the bridge gateway) and nothing beyond it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+START_TIMEOUT_SECONDS = 60
+BRIDGE = "docker0"
+FORWARD_RULE = ["DOCKER-USER", "-i", BRIDGE, "-j", "REJECT"]
+
+
+class DockerUnavailable(Exception):
+    """Why there is no Docker engine for the tests (shown in pytest's summary)."""
+
+
+def _client():
+    import docker
+
+    client = docker.from_env(timeout=120)
+    client.ping()
+    return client
+
+
+def _answering():
+    try:
+        return _client()
+    except Exception:  # noqa: BLE001  # the SDK raises socket, HTTP and API errors alike: no engine
+        return None
+
+
+@contextlib.contextmanager
+def engine() -> Iterator[object]:
+    """A docker SDK client for an engine that answers; raises DockerUnavailable with the reason."""
+    client = _answering()
+    if client is not None:
+        yield client
+        return
+    if os.geteuid() != 0 or shutil.which("dockerd") is None:
+        raise DockerUnavailable("no Docker engine answers, and dockerd cannot be started here (it needs root "
+                                "and Debian's docker.io package; .ci/run installs it)")
+    with _dockerd() as client:
+        yield client
+
+
+@contextlib.contextmanager
+def _dockerd() -> Iterator[object]:
+    log = tempfile.NamedTemporaryFile(prefix="dockerd-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(["dockerd"], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        client = None
+        while client is None:
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = Path(log.name).read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+                raise DockerUnavailable(f"dockerd did not start: {tail[0][:300]}")
+            client = _answering()
+            if client is None:
+                time.sleep(0.2)  # polling the socket dockerd is about to open, bounded by the deadline
+        _close_the_way_out()
+        yield client
+    finally:
+        subprocess.run(["iptables", "-D", *FORWARD_RULE], check=False, capture_output=True)  # noqa: S603,S607
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        os.unlink(log.name)
+
+
+def _close_the_way_out() -> None:
+    """Containers reach the host (INPUT), never anything forwarded beyond it (DOCKER-USER)."""
+    subprocess.run(["iptables", "-I", *FORWARD_RULE], check=True, capture_output=True)  # noqa: S603,S607
+
+
+def arm64_runs() -> str | None:
+    """None when arm64 containers run here; else why not (an x86_64 host needs qemu binfmt)."""
+    if platform.machine() in ("aarch64", "arm64"):
+        return None
+    handler = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
+    if handler.is_file() and handler.read_text().startswith("enabled"):
+        return None
+    return ("arm64 containers need qemu binfmt on this x86_64 host (Debian: qemu-user-static and "
+            "binfmt-support, then update-binfmts --enable qemu-aarch64; .ci/run does it)")
