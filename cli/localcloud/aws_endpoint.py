@@ -19,9 +19,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from .browser_guard import BrowserGuard
+from .own_routes import PREFIX, json_response
 from .patches import install
 
-PREFIX = "/_localcloud/"
 ControlHandler = Callable[[Request], Response]
 
 
@@ -129,11 +129,6 @@ def checked_gateway(address: str) -> str:
         raise ValueError(f"{address} is not a private network's address: the endpoint listens on loopback and "
                          f"on a Docker network's gateway only")
     return str(parsed)
-
-
-def json_response(status: int, body: Any) -> Response:
-    """A JSON answer of the endpoint's own routes (control calls, their refusals)."""
-    return Response(json.dumps(body), status, content_type="application/json")
 
 
 def _cfn_response(request: Request) -> Response:

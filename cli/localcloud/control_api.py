@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from werkzeug.wrappers import Request, Response
 
-from .aws_endpoint import json_response
+from .own_routes import json_response
 from .faults import KINDS, UnknownRegion
 from .route53 import latency
 

@@ -42,7 +42,7 @@ from packaging.utils import canonicalize_name
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
-from ..aws_endpoint import PREFIX, json_response
+from ..own_routes import PREFIX, json_response
 from ..ssm.patch import powertools_layer_arn
 
 ROUTE = "layers"  # /_localcloud/layers/<file>
