@@ -62,7 +62,13 @@ def template_function(function: Function) -> tuple[str, int, dict[str, str]]:
     variables = {**(globals_.get("Environment") or {}).get("Variables", {}),
                  **(properties.get("Environment") or {}).get("Variables", {})}
     memory = int(properties.get("MemorySize", globals_.get("MemorySize", 128)))
-    return properties["Handler"], memory, {key: _resolve(value) for key, value in variables.items()}
+    return properties["Handler"], memory, {key: _resolve(value) for key, value in variables.items()
+                                           if not _for_sam_local_only(value)}
+
+
+def _for_sam_local_only(value: Any) -> bool:
+    """AWS_ENDPOINT_URL is declared under sam local only (the ForSamLocal condition); deployed, it is not."""
+    return isinstance(value, dict) and isinstance(value.get("Fn::If"), list) and value["Fn::If"][0] == "ForSamLocal"
 
 
 def _resolve(value: Any) -> str:

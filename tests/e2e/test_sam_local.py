@@ -27,6 +27,7 @@ from harness import lambda_image
 from tests.e2e.conftest import FAST, LocalCloud, _sam, http, running_cloud, wait_until
 from tests.functions.functional.test_events import API_CASES, STREAM_CASES
 from tests.support import ROOT
+from tests.support import docker_engine
 from tests.support.docker_engine import DockerUnavailable, arm64_runs, engine
 
 pytestmark = pytest.mark.slow
@@ -65,6 +66,14 @@ def app(tmp_path_factory, docker, images):
         assert written.returncode == 0, written.stderr
         cloud.run(_sam(), "build")
         yield cloud
+
+
+def test_containers_cannot_send_beyond_this_machine(docker):
+    """With the dockerd these tests started, a DOCKER-USER rule rejects whatever a container on the
+    bridge would have forwarded: the functions reach the local cloud (the gateway) and nothing else."""
+    if not docker_engine.started_here:
+        pytest.skip("Docker was running already: its network rules are its owner's")
+    assert docker_engine.egress_closed()
 
 
 def invoke(cloud: LocalCloud, function: str, event: str | Path, config_env: str = NATIVE,
@@ -183,7 +192,14 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_start_api_serves_http(app):
+def _sam_containers(docker) -> list:
+    return [c for c in docker.containers.list(all=True) if any(t.startswith("samcli/") for t in c.image.tags)]
+
+
+def test_start_api_serves_http(app, docker):
+    """`sam local start-api` (on a free port, not 3000), then Ctrl-C: its containers go with it."""
+    import signal
+
     from tests.e2e.conftest import in_background
 
     port = _free_port()
@@ -203,6 +219,10 @@ def test_start_api_serves_http(app):
             lambda: replica_item(app, "ap-southeast-1", "order-2001"), timeout=30, what="replicated")
         bad = _raw_put(f"{base}/items/order-2001", b"{not json")
         assert bad[0] == 400 and json.loads(bad[1])["error"] == "malformed_json", bad
+        assert _sam_containers(docker), "start-api keeps its function's container warm"
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    assert not _sam_containers(docker), "a container sam local started outlived it"
 
 
 def _raw_put(url: str, body: bytes) -> tuple[int, bytes]:

@@ -24,6 +24,9 @@ BRIDGE = "docker0"
 FORWARD_RULE = ["DOCKER-USER", "-i", BRIDGE, "-j", "REJECT"]
 
 
+started_here = False  # whether this session started dockerd (and so closed the containers' way out)
+
+
 class DockerUnavailable(Exception):
     """Why there is no Docker engine for the tests (shown in pytest's summary)."""
 
@@ -59,6 +62,7 @@ def engine() -> Iterator[object]:
 
 @contextlib.contextmanager
 def _dockerd() -> Iterator[object]:
+    global started_here
     log = tempfile.NamedTemporaryFile(prefix="dockerd-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(["dockerd"], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True)
@@ -73,8 +77,10 @@ def _dockerd() -> Iterator[object]:
             if client is None:
                 time.sleep(0.2)  # polling the socket dockerd is about to open, bounded by the deadline
         _close_the_way_out()
+        started_here = True
         yield client
     finally:
+        started_here = False
         subprocess.run(["iptables", "-D", *FORWARD_RULE], check=False, capture_output=True)  # noqa: S603,S607
         process.terminate()
         try:
@@ -89,6 +95,11 @@ def _dockerd() -> Iterator[object]:
 def _close_the_way_out() -> None:
     """Containers reach the host (INPUT), never anything forwarded beyond it (DOCKER-USER)."""
     subprocess.run(["iptables", "-I", *FORWARD_RULE], check=True, capture_output=True)  # noqa: S603,S607
+
+
+def egress_closed() -> bool:
+    """Whether the rule that keeps containers' traffic on this machine is in place."""
+    return subprocess.run(["iptables", "-C", *FORWARD_RULE], capture_output=True).returncode == 0  # noqa: S603,S607
 
 
 def arm64_runs() -> str | None:
