@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 RUNTIME = "python3.13"
@@ -41,14 +42,20 @@ ARCHITECTURES = {  # Lambda's name -> (Debian's, Docker's platform, pip's platfo
 # The runtime's bootstrap: the emulator starts it with _HANDLER set, from /var/task.
 BOOTSTRAP = f'#!/bin/sh\nexec /usr/bin/{RUNTIME} -m awslambdaric "$_HANDLER"\n'
 
-# Lambda's python runtime puts the code first, then layers (/opt/python), then its own SDK. Bytecode
-# is compiled once here: under qemu, importing botocore from source takes about 45 s.
+# Lambda's python runtime puts the code first, then layers (/opt/python), then its own SDK.
+# Bytecode is compiled once here, into a cache apart from the sources (PYTHONPYCACHEPREFIX): under
+# qemu, importing botocore from source takes about 45 s, and the Powertools layer as long again.
+# SAM adds the layer to /opt on every run, so its bytecode is compiled here from the very zip the
+# local cloud serves, then the copy is removed; "checked-hash" bytecode is used only while its
+# source's hash matches, so a different layer is compiled afresh, never run stale.
 DOCKERFILE = f"""FROM scratch
 ADD rootfs.tar /
+COPY layer/ /opt/
 ENV LANG=C.UTF-8 TZ=:UTC PATH=/usr/local/bin:/usr/bin:/bin LAMBDA_TASK_ROOT=/var/task \\
-    LAMBDA_RUNTIME_DIR=/var/runtime \\
+    LAMBDA_RUNTIME_DIR=/var/runtime PYTHONPYCACHEPREFIX=/var/cache/python \\
     PYTHONPATH=/var/task:/opt/python/lib/{RUNTIME}/site-packages:/opt/python:/var/runtime
-RUN ["/usr/bin/{RUNTIME}", "-m", "compileall", "-q", "-j", "0", "/usr/lib/{RUNTIME}", "/var/runtime"]
+RUN ["/bin/sh", "-c", "{RUNTIME} -m compileall -q -j 0 --invalidation-mode checked-hash /usr/lib/{RUNTIME} \\
+/var/runtime /opt/python && rm -rf /opt/python"]
 WORKDIR /var/task
 """
 
@@ -67,10 +74,22 @@ def runtime_requirements() -> list[str]:
             *(f"{name}=={importlib.metadata.version(name)}" for name in ("boto3", "botocore"))]
 
 
-def recipe(architecture: str) -> str:
-    """What the image is made of: a changed package list, pin or Dockerfile makes a new image."""
-    text = json.dumps([architecture, SUITE, PACKAGES, runtime_requirements(), BOOTSTRAP, DOCKERFILE])
+def recipe(architecture: str, layer_digest: str = "") -> str:
+    """What the image is made of: a changed package list, pin, Dockerfile or layer makes a new image."""
+    text = json.dumps([architecture, SUITE, PACKAGES, runtime_requirements(), BOOTSTRAP, DOCKERFILE, layer_digest])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def powertools_layer(architecture: str) -> Path:
+    """The Powertools layer zip the local cloud serves for this architecture (from the same cache)."""
+    from localcloud.awslambda import public_layers
+    from localcloud.ssm.patch import powertools_layer_arn
+
+    layer = public_layers.find(powertools_layer_arn("eu-west-1", architecture, RUNTIME))
+    try:
+        return public_layers.layer_zip(layer)
+    except public_layers.LayerBuildError as error:
+        raise ImageBuildError(f"the Powertools layer: {error}") from None
 
 
 def _docker():
@@ -84,14 +103,14 @@ def _docker():
     return client
 
 
-def current(client, architecture: str) -> bool:
+def current(client, architecture: str, layer_digest: str) -> bool:
     import docker
 
     try:
         image = client.images.get(image_tag(architecture))
     except docker.errors.ImageNotFound:
         return False
-    return (image.labels or {}).get(RECIPE_LABEL) == recipe(architecture)
+    return (image.labels or {}).get(RECIPE_LABEL) == recipe(architecture, layer_digest)
 
 
 def _run(command: list[str], what: str) -> None:
@@ -139,7 +158,9 @@ def build(architecture: str, force: bool = False, say=print) -> str:
         raise ImageBuildError(f"unknown architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
     client = _docker()
     tag = image_tag(architecture)
-    if not force and current(client, architecture):
+    layer = powertools_layer(architecture)
+    layer_digest = hashlib.sha256(layer.read_bytes()).hexdigest()
+    if not force and current(client, architecture, layer_digest):
         say(f"{tag} is up to date")
         return tag
     say(f"building {tag} from Debian {SUITE} ...")
@@ -153,9 +174,13 @@ def build(architecture: str, force: bool = False, say=print) -> str:
             info.size = len(dockerfile)
             tar.addfile(info, io.BytesIO(dockerfile))
             tar.add(rootfs, arcname="rootfs.tar")
+            with zipfile.ZipFile(layer) as archive:
+                archive.extractall(work / "layer")
+            tar.add(work / "layer", arcname="layer", filter=_owned_by_root)
         with open(context, "rb") as stream:
             log = client.api.build(fileobj=stream, custom_context=True, tag=tag, rm=True, forcerm=True, decode=True,
-                                   platform=ARCHITECTURES[architecture][1], labels={RECIPE_LABEL: recipe(architecture)})
+                                   platform=ARCHITECTURES[architecture][1],
+                                   labels={RECIPE_LABEL: recipe(architecture, layer_digest)})
             errors = [entry["error"] for entry in log if "error" in entry]
     if not errors:
         _forget_derived_images(client)
