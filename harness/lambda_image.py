@@ -19,6 +19,7 @@ import hashlib
 import importlib.metadata
 import io
 import json
+import platform
 import shutil
 import subprocess
 import sys
@@ -48,16 +49,22 @@ BOOTSTRAP = f'#!/bin/sh\nexec /usr/bin/{RUNTIME} -m awslambdaric "$_HANDLER"\n'
 # SAM adds the layer to /opt on every run, so its bytecode is compiled here from the very zip the
 # local cloud serves, then the copy is removed; "checked-hash" bytecode is used only while its
 # source's hash matches, so a different layer is compiled afresh, never run stale.
-DOCKERFILE = f"""FROM scratch
+HEAD = f"""FROM scratch
 ADD rootfs.tar /
-COPY layer/ /opt/
 ENV LANG=C.UTF-8 TZ=:UTC PATH=/usr/local/bin:/usr/bin:/bin LAMBDA_TASK_ROOT=/var/task \\
     LAMBDA_RUNTIME_DIR=/var/runtime PYTHONPYCACHEPREFIX=/var/cache/python \\
     PYTHONPATH=/var/task:/opt/python/lib/{RUNTIME}/site-packages:/opt/python:/var/runtime
-RUN ["/bin/sh", "-c", "{RUNTIME} -m compileall -q -j 0 --invalidation-mode checked-hash /usr/lib/{RUNTIME} \\
-/var/runtime /opt/python && rm -rf /opt/python"]
 WORKDIR /var/task
 """
+# This machine's own architecture compiles; the other one (under qemu, ten times slower) takes that
+# bytecode: the sources are the same files (Debian's stdlib, pure-Python packages), and a file that
+# differs fails its hash check and is compiled when imported.
+COMPILE = f"""COPY layer/ /opt/
+RUN ["/bin/sh", "-c", "{RUNTIME} -m compileall -q -j 0 --invalidation-mode checked-hash /usr/lib/{RUNTIME} \\
+/var/runtime /opt/python && rm -rf /opt/python"]
+"""
+TAKE_BYTECODE = "ADD bytecode.tar /var/cache/\n"
+NATIVE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine())
 
 
 class ImageBuildError(Exception):
@@ -75,8 +82,10 @@ def runtime_requirements() -> list[str]:
 
 
 def recipe(architecture: str, layer_digest: str = "") -> str:
-    """What the image is made of: a changed package list, pin, Dockerfile or layer makes a new image."""
-    text = json.dumps([architecture, SUITE, PACKAGES, runtime_requirements(), BOOTSTRAP, DOCKERFILE, layer_digest])
+    """What the image is made of: a changed package list, pin, Dockerfile or layer (for the other
+    architecture: the image its bytecode comes from) makes a new image."""
+    text = json.dumps([architecture, SUITE, PACKAGES, runtime_requirements(), BOOTSTRAP, HEAD, COMPILE,
+                       TAKE_BYTECODE, layer_digest])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -159,7 +168,12 @@ def build(architecture: str, force: bool = False, say=print) -> str:
     client = _docker()
     tag = image_tag(architecture)
     layer = powertools_layer(architecture)
-    layer_digest = hashlib.sha256(layer.read_bytes()).hexdigest()
+    compiles_here = architecture == NATIVE or NATIVE is None
+    if compiles_here:
+        layer_digest = hashlib.sha256(layer.read_bytes()).hexdigest()
+    else:
+        native = client.images.get(build(NATIVE, force, say))
+        layer_digest = native.id
     if not force and current(client, architecture, layer_digest):
         say(f"{tag} is up to date")
         return tag
@@ -169,14 +183,17 @@ def build(architecture: str, force: bool = False, say=print) -> str:
         rootfs = _root_filesystem(architecture, work)
         context = work / "context.tar"
         with tarfile.open(context, "w") as tar:
-            dockerfile = DOCKERFILE.encode()
+            dockerfile = (HEAD + (COMPILE if compiles_here else TAKE_BYTECODE)).encode()
             info = tarfile.TarInfo("Dockerfile")
             info.size = len(dockerfile)
             tar.addfile(info, io.BytesIO(dockerfile))
             tar.add(rootfs, arcname="rootfs.tar")
-            with zipfile.ZipFile(layer) as archive:
-                archive.extractall(work / "layer")
-            tar.add(work / "layer", arcname="layer", filter=_owned_by_root)
+            if compiles_here:
+                _unzip(layer, work / "layer")
+                tar.add(work / "layer", arcname="layer", filter=_owned_by_root)
+            else:
+                (work / "bytecode.tar").write_bytes(_bytecode_of(client, image_tag(NATIVE)))
+                tar.add(work / "bytecode.tar", arcname="bytecode.tar")
         with open(context, "rb") as stream:
             log = client.api.build(fileobj=stream, custom_context=True, tag=tag, rm=True, forcerm=True, decode=True,
                                    platform=ARCHITECTURES[architecture][1],
@@ -189,6 +206,26 @@ def build(architecture: str, force: bool = False, say=print) -> str:
         raise ImageBuildError(f"docker build of {tag} failed: {errors[-1].strip()}{hint}")
     say(f"built {tag}")
     return tag
+
+
+def _unzip(archive_path: Path, target: Path) -> None:
+    """The layer's files, each checked to stay inside target (the zip is the local cloud's own)."""
+    with zipfile.ZipFile(archive_path) as archive:
+        for member in archive.infolist():
+            destination = (target / member.filename).resolve()
+            if not destination.is_relative_to(target.resolve()):
+                raise ImageBuildError(f"the layer zip names a path outside it: {member.filename!r}")
+            archive.extract(member, target)
+
+
+def _bytecode_of(client, tag: str) -> bytes:
+    """/var/cache/python of an image, as the tar Docker gives of a (never started) container."""
+    container = client.containers.create(tag, command=["true"])
+    try:
+        stream, _ = container.get_archive("/var/cache/python")
+        return b"".join(stream)
+    finally:
+        container.remove()
 
 
 def _forget_derived_images(client) -> None:
