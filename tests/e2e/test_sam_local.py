@@ -93,11 +93,15 @@ def replica_item(cloud: LocalCloud, region: str, item_id: str) -> dict[str, Any]
     return found.get("Item")
 
 
+def unseed(cloud: LocalCloud) -> None:
+    """No order-1001, deleted through euw1's deployed API (not the code under test)."""
+    http("DELETE", f"{cloud.api('euw1')}/items/{SEEDED}")
+
+
 def seed(cloud: LocalCloud) -> None:
     """order-1001 at version 1, written through euw1's deployed API (not the code under test)."""
-    url = f"{cloud.api('euw1')}/items/{SEEDED}"
-    http("DELETE", url)
-    assert http("PUT", url, {"data": {"customer": "Ana"}}).status == 201
+    unseed(cloud)
+    assert http("PUT", f"{cloud.api('euw1')}/items/{SEEDED}", {"data": {"customer": "Ana"}}).status == 201
 
 
 # Cases answered before the store is touched (or reading what no case changes): run side by side.
@@ -132,7 +136,7 @@ def test_every_api_event_through_sam_local_invoke(app):
         if seeded:
             seed(app)
         else:
-            http("DELETE", f"{app.api('euw1')}/items/{SEEDED}")
+            unseed(app)
         answers[case] = _api_case(app, case)
     assert set(answers) == set(API_CASES)
     wrong = {case: answer for case, answer in answers.items() if _unexpected(case, answer)}
@@ -156,7 +160,7 @@ def test_health_reads_the_region_state_from_the_local_cloud(app):
 
 
 def test_a_write_from_the_container_replicates_to_every_region(app):
-    http("DELETE", f"{app.api('euw1')}/items/{SEEDED}")
+    unseed(app)
     _, answer = invoke(app, "Api/ApiFunction", "events/api/put_item_create.json")
     assert answer["statusCode"] == 201, answer
     for region in REPLICAS.values():
@@ -209,7 +213,7 @@ def test_a_malformed_event_gets_the_functions_error_payload(app, tmp_path):
 @pytest.mark.skipif(arm64_runs() is not None, reason=str(arm64_runs()))
 def test_the_shipped_arm64_function_writes_and_the_item_replicates(app):
     """--config-env local: the functions as shipped (arm64, under qemu on an x86_64 host)."""
-    http("DELETE", f"{app.api('euw1')}/items/{SEEDED}")
+    unseed(app)
     _, created = invoke(app, "Api/ApiFunction", "events/api/put_item_create.json", SHIPPED)
     assert created["statusCode"] == 201, created
     for region in REPLICAS.values():
@@ -249,8 +253,7 @@ def test_start_api_serves_http(app, docker):
         assert put.status == 201, put.body
         got = http("GET", f"{base}/items/order-2001", timeout=120)
         assert got.status == 200 and got.json()["data"] == {"customer": "Bo"}
-        assert replica_item(app, "ap-southeast-1", "order-2001") or wait_until(
-            lambda: replica_item(app, "ap-southeast-1", "order-2001"), timeout=30, what="replicated")
+        wait_until(lambda: replica_item(app, "ap-southeast-1", "order-2001"), timeout=30, what="replicated")
         bad = _raw_put(f"{base}/items/order-2001", b"{not json")
         assert bad[0] == 400 and json.loads(bad[1])["error"] == "malformed_json", bad
         assert {c.id for c in _sam_containers(docker)} - before, "start-api keeps its function's container warm"
