@@ -5,6 +5,13 @@ reason the tests must be skipped.
 When it starts dockerd itself, it also closes the containers' way out: a DOCKER-USER rule rejects
 everything a container on the default bridge sends to be forwarded, so a function can reach this
 machine (the local cloud on the bridge gateway) and nothing beyond it.
+
+It starts dockerd without the userland proxy. With the proxy, a published port accepts connections
+before anything in the container listens, so SAM's wait for the container's socket passes at once
+and its invoke gets three tries in about 0.3 s: the arm64 runtime interface emulator, under qemu,
+takes about as long to listen (measured: SAM's third try answered), and a busy machine loses the race
+("No response from invoke container", exit 0). Without the proxy the port refuses until the emulator
+listens, and SAM waits for it (SAM_CLI_CONTAINER_CONNECTION_TIMEOUT, 20 s).
 """
 
 from __future__ import annotations
@@ -64,7 +71,7 @@ def engine() -> Iterator[object]:
 def _dockerd() -> Iterator[object]:
     global started_here
     log = tempfile.NamedTemporaryFile(prefix="dockerd-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(["dockerd"], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    process = subprocess.Popen(["dockerd", "--userland-proxy=false"], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True)
     try:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -100,6 +107,23 @@ def _close_the_way_out() -> None:
 def egress_closed() -> bool:
     """Whether the rule that keeps containers' traffic on this machine is in place."""
     return subprocess.run(["iptables", "-C", *FORWARD_RULE], capture_output=True).returncode == 0  # noqa: S603,S607
+
+
+def ports_answer_before_listening(client, image: str) -> bool:
+    """Whether a port this engine publishes accepts a connection while nothing in the container
+    listens (Docker's userland proxy), which defeats SAM's wait for an emulated function's socket."""
+    import socket
+
+    container = client.containers.run(image, entrypoint=["/bin/sleep", "60"], detach=True, remove=True,
+                                      ports={"8080/tcp": ("127.0.0.1", None)})
+    try:
+        container.reload()
+        port = int(container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"])
+        with socket.socket() as probe:
+            probe.settimeout(5)
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+    finally:
+        container.kill()
 
 
 def arm64_runs() -> str | None:
