@@ -71,8 +71,8 @@ def engine() -> Iterator[object]:
 def _dockerd() -> Iterator[object]:
     global started_here
     log = tempfile.NamedTemporaryFile(prefix="dockerd-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(["dockerd", "--userland-proxy=false"], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(["dockerd", "--userland-proxy=false"], stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         client = None
