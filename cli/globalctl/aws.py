@@ -13,11 +13,18 @@ from globalctl.exceptions import GlobalctlError, StackNotFoundError
 @lru_cache(maxsize=None)
 def client(service: str, region: str) -> Any:
     import boto3
+    import botocore.session
     from botocore.config import Config
 
-    # Standard retry mode: exponential backoff with jitter, bounded attempts and timeouts.
-    config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
-    return boto3.session.Session().client(service, region_name=region, config=config)
+    # Standard retry mode: exponential backoff with jitter, bounded attempts and timeouts. Five
+    # retries unless the user set max_attempts (AWS_MAX_ATTEMPTS or the profile), which a Config
+    # naming it would override.
+    core = botocore.session.get_session()
+    retries: dict[str, Any] = {"mode": "standard"}
+    if core.get_config_variable("max_attempts") is None:
+        retries["max_attempts"] = 5
+    config = Config(retries=retries, connect_timeout=5, read_timeout=30)
+    return boto3.session.Session(botocore_session=core).client(service, region_name=region, config=config)
 
 
 @contextmanager
