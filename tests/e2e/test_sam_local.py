@@ -24,7 +24,7 @@ import pytest
 
 from globalctl import localcloud
 from harness import lambda_image
-from tests.e2e.conftest import FAST, LocalCloud, _sam, http, running_cloud, wait_until
+from tests.e2e.conftest import LocalCloud, _sam, http, rolled_out, wait_until
 from tests.functions.functional.test_events import API_CASES, STREAM_CASES
 from tests.support import ROOT
 from tests.support import docker_engine
@@ -57,18 +57,21 @@ def images(docker) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory, docker, images):
-    with running_cloud(tmp_path_factory, "sam-local", container_gateway=localcloud.docker_gateway()) as cloud:
-        shutil.copytree(EVENTS, cloud.project / "events")
-        rollout = cloud.cli("rollout", "--release", "v1", *FAST)
-        assert rollout.returncode == 0, rollout.stdout[-3000:] + rollout.stderr[-2000:]
-        written = cloud.cli("local", "env-vars")
-        assert written.returncode == 0, written.stderr
-        cloud.run(_sam(), "build")
-        # SAM builds its image on ours and downloads the layer on the first invoke: once, before
-        # the tests invoke side by side.
-        invoke(cloud, "Api/ApiFunction", "events/api/health.json")
-        yield cloud
+def deployed(tmp_path_factory, docker, images):
+    """The module's own cloud, answering containers too, with `globalctl rollout` done."""
+    yield from rolled_out(tmp_path_factory, "sam-local", container_gateway=localcloud.docker_gateway())
+
+
+@pytest.fixture(scope="module")
+def app(deployed):
+    shutil.copytree(EVENTS, deployed.project / "events")
+    written = deployed.cli("local", "env-vars")
+    assert written.returncode == 0, written.stderr
+    deployed.run(_sam(), "build")
+    # SAM builds its image on ours and downloads the layer on the first invoke: once, before the
+    # tests invoke side by side.
+    invoke(deployed, "Api/ApiFunction", "events/api/health.json")
+    return deployed
 
 
 def test_containers_cannot_send_beyond_this_machine(docker):
