@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from tests.functions.functional.test_events import API_CASES, STREAM_CASES
 from tests.support import ROOT
 from tests.support import docker_engine
 from tests.support.docker_engine import DockerUnavailable, arm64_runs, engine
+from tests.support.globalctl_clients import free_loopback_port
 
 pytestmark = pytest.mark.slow
 
@@ -239,12 +239,6 @@ def test_the_shipped_arm64_function_writes_and_the_item_replicates(app, docker, 
     assert http("GET", f"{app.api('apse1')}/items/{SEEDED}").json()["data"]["customer"] == "Ana"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _sam_containers(docker) -> list:
     return [c for c in docker.containers.list(all=True) if c.attrs["Config"]["Image"].startswith("samcli/")]
 
@@ -257,7 +251,7 @@ def test_start_api_serves_http(app, docker):
 
     from tests.e2e.conftest import in_background
 
-    port = _free_port()
+    port = free_loopback_port()
     command = [_sam(), "local", "start-api", "--config-env", NATIVE, "--port", str(port)]
     with in_background(command, app.project, app.env, stderr=subprocess.STDOUT) as (process, lines):
         base = f"http://127.0.0.1:{port}"

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from globalctl import __version__
 from globalctl.main import app
 from tests.support import ROOT
+from tests.support.globalctl_clients import unreachable
 
 runner = CliRunner()
 
@@ -75,13 +76,8 @@ def test_debug_shows_the_traceback(tmp_path):
 def test_routing_params_without_deployed_regions_is_one_line(monkeypatch):
     # The regions are not deployed: the routing parameters cannot be derived. botocore is pointed
     # at a closed loopback port so the failure is real and local.
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    from globalctl import aws
-
-    aws.client.cache_clear()
-    result = runner.invoke(app, ["--config", str(ROOT / "samconfig.toml"), "params", "routing"])
-    aws.client.cache_clear()
+    with unreachable(monkeypatch):
+        result = runner.invoke(app, ["--config", str(ROOT / "samconfig.toml"), "params", "routing"])
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.output

@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 from unittest import mock
 from collections.abc import Iterator
@@ -24,13 +23,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from globalctl import aws, inputs
+from globalctl import inputs
 from globalctl import topology as topo
 from globalctl.exceptions import GlobalctlError
 from globalctl.main import app
 from globalctl.rollout.service import RolloutService
 from globalctl import stacks
 from tests.support import ROOT
+from tests.support.globalctl_clients import unreachable
 
 runner = CliRunner()
 HOSTILE = ["v1; rm -rf /", "$(id)", "`id`", "../../etc", "..", ".", "-v1", "v1\nrm", "v1 v2", "a" * 65, "",
@@ -85,23 +85,11 @@ def no_process() -> Iterator[list[object]]:
 
 
 @pytest.fixture
-def closed_endpoint(monkeypatch: pytest.MonkeyPatch) -> str:
-    """AWS_ENDPOINT_URL on a loopback port nobody listens on, and boto3 clients that do not retry:
-    the first AWS call of a command fails at once with its own clear line."""
-    import boto3
-    from botocore.config import Config
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
-
-    def client(service: str, region: str) -> object:
-        return boto3.client(service, region_name=region,
-                            config=Config(retries={"total_max_attempts": 1}, connect_timeout=1, read_timeout=2))
-
-    monkeypatch.setattr(aws, "client", client)
-    return url
+def closed_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """globalctl's clients at a loopback port nobody listens on, without retries: the first AWS
+    call of a command fails at once with its own clear line."""
+    with unreachable(monkeypatch) as url:
+        yield url
 
 
 def invoke(project: Path, *args: str, input: str | None = None):  # noqa: A002 - CliRunner's name

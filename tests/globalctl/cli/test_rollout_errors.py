@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from globalctl import aws
 from globalctl.main import app
 from tests.support import ROOT
+from tests.support.globalctl_clients import pointed_at, unreachable
 
 runner = CliRunner()
 
@@ -32,12 +31,10 @@ def endpoint(monkeypatch: pytest.MonkeyPatch):
 
     plane = AwsEndpoint(port=0)
     plane.start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", plane.url)
-    aws.client.cache_clear()
     try:
-        yield plane
+        with pointed_at(monkeypatch, plane.url):
+            yield plane
     finally:
-        aws.client.cache_clear()
         plane.stop()
 
 
@@ -64,25 +61,10 @@ def test_a_bad_release_id_is_refused(project):
 
 
 def test_the_local_cloud_not_running_is_one_line(project, monkeypatch):
-    with socket.socket() as probe:  # a loopback port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-    monkeypatch.setattr(aws, "client", _no_retry_client())
-    result = run(project, "status")
+    with unreachable(monkeypatch):
+        result = run(project, "status")
     assert result.exit_code == 1
     assert "local cloud running" in one_line(result)
-
-
-def _no_retry_client():
-    import boto3
-    from botocore.config import Config
-
-    def client(service: str, region: str):
-        return boto3.client(service, region_name=region, config=Config(retries={"total_max_attempts": 1},
-                                                                       connect_timeout=1, read_timeout=2))
-
-    return client
 
 
 def test_missing_credentials_are_one_line(project, endpoint, monkeypatch):

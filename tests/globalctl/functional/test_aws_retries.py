@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from globalctl import aws
+from tests.support.globalctl_clients import pointed_at
 
 
 class _Unavailable(BaseHTTPRequestHandler):
@@ -37,20 +38,17 @@ def unavailable(monkeypatch) -> Iterator[type[_Unavailable]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     _Unavailable.asked = 0
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.server_address[1]}")
-    aws.client.cache_clear()
     try:
-        yield _Unavailable
+        with pointed_at(monkeypatch, f"http://127.0.0.1:{server.server_address[1]}"):
+            yield _Unavailable
     finally:
-        aws.client.cache_clear()
         server.shutdown()
         server.server_close()
         thread.join()
 
 
 def test_the_users_max_attempts_bounds_the_retries(unavailable, monkeypatch):
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
-    aws.client.cache_clear()
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # read when the client is made, after the fixture's clear
     with pytest.raises(ClientError, match="ServiceUnavailable"):
         aws.client("dynamodb", "eu-west-1").describe_table(TableName="global-items")
     assert unavailable.asked == 2
@@ -58,6 +56,5 @@ def test_the_users_max_attempts_bounds_the_retries(unavailable, monkeypatch):
 
 def test_without_the_users_setting_globalctl_retries_five_times(unavailable, monkeypatch):
     monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
-    aws.client.cache_clear()
     retries = aws.client("dynamodb", "eu-west-1").meta.config.retries
     assert retries == {"mode": "standard", "total_max_attempts": 6}
